@@ -1,0 +1,505 @@
+package cam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/camlens/camlens/core/nn"
+	"github.com/camlens/camlens/core/tensor"
+)
+
+// Session is the per-image state: the input, every activation of its one
+// forward pass, and the gradients and perturbed forward passes computed so
+// far, so that switching class, method, target or layer redoes as little as
+// possible. Its methods may be called from several goroutines; calls are
+// serialised.
+type Session struct {
+	model *Model
+
+	mu          sync.Mutex
+	nctx        nn.Context
+	input       *tensor.Tensor
+	act         *nn.Activations
+	forwardTime time.Duration
+	forwards    int // forward passes of the session's own input
+	backwards   int // nn.Graph.Backward calls
+	perturbed   int // images run by Score-CAM/Ablation-CAM's extra passes
+
+	grads map[gradKey]*tensor.Tensor
+	outs  map[outKey]*tensor.Tensor // per-channel outputs of perturbed passes, C×K
+}
+
+// gradKey identifies a cached gradient: of target (class, kind[, negated])
+// at node (nn.InputIndex for the input). Ordinary gradients are cached
+// un-negated (a counterfactual negates a copy); guided ones are not linear
+// in the seed, so their sign is part of the key.
+type gradKey struct {
+	class  int
+	kind   string
+	node   int
+	guided bool
+	negate bool
+}
+
+type outKey struct {
+	method string
+	node   int
+}
+
+// Prediction is one class of the network's output.
+type Prediction struct {
+	Class int
+	Label string
+	Logit float32
+	Prob  float32 // softmax probability
+}
+
+// NewSession runs the forward pass on x (1×C×H×W, or C×H×W, already
+// preprocessed) and keeps every activation. Cost: one forward pass; it is
+// the only forward pass of this input the session ever runs.
+func (m *Model) NewSession(x *tensor.Tensor) (*Session, error) {
+	if x == nil {
+		return nil, errors.New("cam: nil input tensor")
+	}
+	want := m.graph.InputShape()
+	shape := x.Shape
+	if len(shape) == len(want)-1 {
+		shape = append([]int{1}, shape...)
+	}
+	if !tensor.SameShape(shape, want) {
+		return nil, fmt.Errorf("cam: input shape %v, model %q wants %v", x.Shape, m.meta.Name, want)
+	}
+	in, err := tensor.FromData(shape, append([]float32(nil), x.Data...))
+	if err != nil {
+		return nil, fmt.Errorf("cam: input: %w", err)
+	}
+	s := &Session{model: m, input: in, grads: map[gradKey]*tensor.Tensor{}, outs: map[outKey]*tensor.Tensor{}}
+	t0 := time.Now()
+	if s.act, err = m.graph.Forward(&s.nctx, in); err != nil {
+		return nil, fmt.Errorf("cam: forward pass: %w", err)
+	}
+	s.forwardTime = time.Since(t0)
+	s.forwards++
+	if err := s.act.Output().CheckFinite(); err != nil {
+		return nil, fmt.Errorf("cam: the network output is not finite: %w", err)
+	}
+	return s, nil
+}
+
+// Model returns the model the session explains.
+func (s *Session) Model() *Model { return s.model }
+
+// Input returns the session's input tensor (1×C×H×W). Do not modify it.
+func (s *Session) Input() *tensor.Tensor { return s.input }
+
+// Logits returns a copy of the network output for the input.
+func (s *Session) Logits() []float32 { return append([]float32(nil), s.act.Output().Data...) }
+
+// ForwardTime is how long the session's forward pass took.
+func (s *Session) ForwardTime() time.Duration { return s.forwardTime }
+
+// ForwardCount is the number of forward passes of the session's input
+// (always 1: every explanation reuses it). For tests.
+func (s *Session) ForwardCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.forwards
+}
+
+// BackwardCount is the number of backward passes run so far. For tests: a
+// method switch on the same class and layer adds none.
+func (s *Session) BackwardCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.backwards
+}
+
+// PerturbedCount is the number of perturbed images (one per channel) that
+// Score-CAM and Ablation-CAM ran forward so far.
+func (s *Session) PerturbedCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.perturbed
+}
+
+// Predictions returns the k classes with the largest logits, largest first
+// (all classes when k ≤ 0 or k > K). Cost: none.
+func (s *Session) Predictions(k int) []Prediction {
+	logits := s.act.Output().Data
+	p := nn.SoftmaxRow(logits)
+	idx := make([]int, len(logits))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return logits[idx[a]] > logits[idx[b]] })
+	if k <= 0 || k > len(idx) {
+		k = len(idx)
+	}
+	out := make([]Prediction, k)
+	for i := range out {
+		c := idx[i]
+		out[i] = Prediction{Class: c, Label: s.model.labels[c], Logit: logits[c], Prob: float32(p[c])}
+	}
+	return out
+}
+
+// Request says what to explain.
+type Request struct {
+	// Method is a name from Methods(); "" means "gradcam".
+	Method string
+	// Class is the class to explain; -1 means the top class.
+	Class int
+	// Target is "logit" (the raw class score; "" means logit) or "softmax"
+	// (its probability).
+	Target string
+	// Layers are the target layers (names from Model.Layers); empty means
+	// the model's default layer. With several, the per-layer maps are
+	// averaged as pytorch-grad-cam's aggregate_multi_layers does.
+	Layers []string
+	// Counterfactual explains the negated target: the regions that speak
+	// against the class. The "counterfactual" method is Grad-CAM with it
+	// always on.
+	Counterfactual bool
+	// EigenSmooth replaces the channel sum of the weighted activations by
+	// their first principal component (pytorch-grad-cam's eigen_smooth).
+	EigenSmooth bool
+	// Progress, if set, is called as the slow methods (Score-CAM,
+	// Ablation-CAM) finish batches of channels.
+	Progress func(done, total int)
+}
+
+// Result is one explanation.
+type Result struct {
+	Method         string
+	Layers         []string // target layers used (none for guided-backprop)
+	Class          int
+	Label          string
+	Target         string // "logit" or "softmax"
+	Counterfactual bool
+	// W, H are the size of Map: the network's input size.
+	W, H int
+	// Map is the explanation, H×W row-major in [0, 1] (all zeros when
+	// nothing speaks for the target). For the guided methods it is the
+	// largest absolute value over channels of Guided, min-max normalised.
+	Map []float32
+	// Raw is the first layer's signed low-resolution map before the ReLU,
+	// h×w (nil for guided-backprop).
+	Raw *tensor.Tensor
+	// Weights are the first layer's channel weights for the methods that
+	// have them (gradcam, gradcam++, xgradcam, cam, scorecam, ablationcam,
+	// counterfactual, guided-gradcam); nil otherwise.
+	Weights []float32
+	// Guided is H×W×C for guided-backprop (the guided gradient at the
+	// input) and guided-gradcam (Map of Grad-CAM times that gradient, per
+	// channel); nil otherwise.
+	Guided []float32
+	C      int // channels of Guided
+	// Box is the bounding box of the largest 8-connected region of Map at
+	// or above BoxThreshold of its maximum; Peak is Map's argmax.
+	Box     image.Rectangle
+	Peak    image.Point
+	Timings Timings
+}
+
+// Timings splits the time of one Explain call. Forward is the time of the
+// extra forward passes Score-CAM/Ablation-CAM ran (the session's own
+// forward pass is Session.ForwardTime), Backward that of backward passes,
+// Method the rest.
+type Timings struct {
+	Forward, Backward, Method time.Duration
+}
+
+// Explain computes one explanation. Costs, given the session's cached
+// forward pass:
+//   - gradient methods: one backward pass from the output down to the
+//     lowest requested layer whose gradient for this (class, target) is not
+//     cached yet; none when all are cached (a method switch, or a
+//     counterfactual, on the same class, target and layer). Guided methods
+//     need one guided backward pass to the input per (class, target, sign).
+//   - eigencam, cam: no pass at all.
+//   - scorecam: one forward pass of the whole network per channel of each
+//     layer (batched), once per layer: other classes and targets reuse it.
+//   - ablationcam: one forward pass from the layer up per channel
+//     (batched), once per layer; cached likewise.
+//
+// ctx cancels the slow methods between batches.
+func (s *Session) Explain(ctx context.Context, r Request) (*Result, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("cam: %w", err)
+	}
+	start := time.Now()
+	name := r.Method
+	if name == "" {
+		name = "gradcam"
+	}
+	meth, ok := methodTable[name]
+	if !ok {
+		return nil, fmt.Errorf("cam: unknown method %q (methods: %s)", r.Method, methodNames())
+	}
+	k := s.model.NumClasses()
+	class := r.Class
+	if class == -1 {
+		class = argmax(s.act.Output().Data)
+	}
+	if class < 0 || class >= k {
+		return nil, fmt.Errorf("cam: class %d out of range [0, %d) (-1 means the top class)", r.Class, k)
+	}
+	kind := r.Target
+	if kind == "" {
+		kind = "logit"
+	}
+	if kind != "logit" && kind != "softmax" {
+		return nil, fmt.Errorf("cam: unknown target %q (logit or softmax)", r.Target)
+	}
+	neg := r.Counterfactual || name == "counterfactual"
+	if neg && !meth.info.Counterfactual {
+		return nil, fmt.Errorf("cam: %s has no counterfactual: %s", name, meth.noCounterfactual)
+	}
+	if kind == "softmax" && !meth.info.Softmax {
+		return nil, fmt.Errorf("cam: %s explains the raw logit only (its weights are the class's dense row)", name)
+	}
+	if r.EigenSmooth && meth.noChannels {
+		return nil, fmt.Errorf("cam: %s has no channel map to eigen-smooth", name)
+	}
+	res := &Result{
+		Method: name, Class: class, Label: s.model.labels[class], Target: kind, Counterfactual: neg,
+		W: s.input.Shape[3], H: s.input.Shape[2],
+	}
+	var target nn.Target = nn.Logit{Class: class}
+	if kind == "softmax" {
+		target = nn.Softmax{Class: class}
+	}
+	if neg {
+		target = nn.Negate{T: target}
+	}
+	j := &job{s: s, ctx: ctx, req: &r, meth: meth, class: class, kind: kind, neg: neg, target: target, res: res}
+	if err := j.run(); err != nil {
+		return nil, err
+	}
+	res.Box = Box(res.Map, res.W, res.H)
+	res.Peak = Peak(res.Map, res.W, res.H)
+	res.Timings.Method = time.Since(start) - res.Timings.Forward - res.Timings.Backward
+	return res, nil
+}
+
+// job is one Explain call in progress.
+type job struct {
+	s      *Session
+	ctx    context.Context
+	req    *Request
+	meth   *method
+	class  int
+	kind   string
+	neg    bool
+	target nn.Target
+	res    *Result
+}
+
+func (j *job) run() error {
+	s, res := j.s, j.res
+	if j.meth.guidedOnly {
+		g, err := j.guidedGradient()
+		if err != nil {
+			return err
+		}
+		res.Guided, res.C = g, s.input.Shape[1]
+		res.Map = channelMaxAbs(g, res.C)
+		return nil
+	}
+	names := j.req.Layers
+	if len(names) == 0 {
+		names = []string{s.model.defaultLayer}
+	}
+	idx := make([]int, len(names))
+	seen := map[int]bool{}
+	for i, n := range names {
+		li, err := s.model.layerIndex(n)
+		if err != nil {
+			return fmt.Errorf("cam: %w", err)
+		}
+		if seen[li] {
+			return fmt.Errorf("cam: layer %q requested twice", n)
+		}
+		seen[li] = true
+		idx[i] = li
+	}
+	res.Layers = append([]string(nil), names...)
+	var grads map[int]*tensor.Tensor
+	if j.meth.info.Gradients {
+		var err error
+		if grads, err = j.gradients(idx); err != nil {
+			return err
+		}
+	}
+	maps := make([][]float32, len(idx))
+	for i, li := range idx {
+		a := s.act.Out[li]
+		l := &layerData{C: a.Shape[1], H: a.Shape[2], W: a.Shape[3], A: a.Data[:a.Shape[1]*a.Shape[2]*a.Shape[3]]}
+		if grads != nil {
+			l.G = grads[li].Data[:len(l.A)]
+		}
+		raw, w, err := j.layerMap(li, l)
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			res.Raw = &tensor.Tensor{Shape: []int{l.H, l.W}, Data: raw}
+			res.Weights = w
+		}
+		maps[i] = postprocess(raw, l.H, l.W, res.H, res.W)
+	}
+	res.Map = aggregate(maps)
+	if j.meth.guided {
+		g, err := j.guidedGradient()
+		if err != nil {
+			return err
+		}
+		c := s.input.Shape[1]
+		for p, m := range res.Map {
+			for ch := range c {
+				g[p*c+ch] *= m
+			}
+		}
+		res.Guided, res.C = g, c
+		res.Map = channelMaxAbs(g, c)
+	}
+	return nil
+}
+
+// layerMap returns one layer's raw signed map (h×w) and, for weight
+// methods, the channel weights.
+func (j *job) layerMap(li int, l *layerData) ([]float32, []float32, error) {
+	var w, elems []float32
+	var err error
+	switch {
+	case j.meth.weights != nil:
+		if w, err = j.meth.weights(j, li, l); err != nil {
+			return nil, nil, err
+		}
+		elems = weighted(l, w)
+	default:
+		elems = j.meth.elems(l)
+	}
+	if j.meth.project || j.req.EigenSmooth {
+		raw, err := project2D(elems, l.C, l.H*l.W)
+		return raw, w, err
+	}
+	return channelSum(elems, l.C, l.H*l.W), w, nil
+}
+
+// gradients returns the gradients of the job's target at the given nodes,
+// running one backward pass for those not cached.
+func (j *job) gradients(nodes []int) (map[int]*tensor.Tensor, error) {
+	s := j.s
+	var missing []int
+	for _, n := range nodes {
+		if _, ok := s.grads[gradKey{class: j.class, kind: j.kind, node: n}]; !ok {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		var t nn.Target = nn.Logit{Class: j.class}
+		if j.kind == "softmax" {
+			t = nn.Softmax{Class: j.class}
+		}
+		got, err := j.backward(t, missing, false)
+		if err != nil {
+			return nil, err
+		}
+		for n, g := range got {
+			s.grads[gradKey{class: j.class, kind: j.kind, node: n}] = g
+		}
+	}
+	out := make(map[int]*tensor.Tensor, len(nodes))
+	for _, n := range nodes {
+		g := s.grads[gradKey{class: j.class, kind: j.kind, node: n}]
+		if j.neg {
+			g = g.Clone()
+			for i, v := range g.Data {
+				g.Data[i] = -v
+			}
+		}
+		out[n] = g
+	}
+	return out, nil
+}
+
+// guidedGradient returns the guided-backprop gradient of the job's target
+// at the input as H×W×C (a fresh copy).
+func (j *job) guidedGradient() ([]float32, error) {
+	s := j.s
+	key := gradKey{class: j.class, kind: j.kind, node: nn.InputIndex, guided: true, negate: j.neg}
+	g, ok := s.grads[key]
+	if !ok {
+		got, err := j.backward(j.target, []int{nn.InputIndex}, true)
+		if err != nil {
+			return nil, err
+		}
+		g = got[nn.InputIndex]
+		s.grads[key] = g
+	}
+	c, h, w := g.Shape[1], g.Shape[2], g.Shape[3]
+	out := make([]float32, h*w*c)
+	for ch := range c {
+		plane := g.Data[ch*h*w : (ch+1)*h*w]
+		for p, v := range plane {
+			out[p*c+ch] = v
+		}
+	}
+	return out, nil
+}
+
+func (j *job) backward(t nn.Target, wrt []int, guided bool) (map[int]*tensor.Tensor, error) {
+	s := j.s
+	t0 := time.Now()
+	defer func() { j.res.Timings.Backward += time.Since(t0) }()
+	seed, err := t.Seed(s.act.Output())
+	if err != nil {
+		return nil, fmt.Errorf("cam: target: %w", err)
+	}
+	s.nctx.Guided = guided
+	defer func() { s.nctx.Guided = false }()
+	g := s.model.graph
+	got, err := g.Backward(&s.nctx, s.act, g.Output, seed, wrt)
+	if err != nil {
+		return nil, fmt.Errorf("cam: backward pass: %w", err)
+	}
+	s.backwards++
+	return got, nil
+}
+
+// channelMaxAbs returns max_c |g[p, c]| per pixel of an H×W×C array,
+// min-max normalised: a saliency map for the guided methods.
+func channelMaxAbs(g []float32, c int) []float32 {
+	out := make([]float32, len(g)/c)
+	for p := range out {
+		m := float32(0)
+		for _, v := range g[p*c : (p+1)*c] {
+			m = max(m, float32(math.Abs(float64(v))))
+		}
+		out[p] = m
+	}
+	minMax(out)
+	return out
+}
+
+func argmax(x []float32) int {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return best
+}
