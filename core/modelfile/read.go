@@ -1,0 +1,466 @@
+package modelfile
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/camlens/camlens/core/tensor"
+)
+
+// Load reads and parses the model file at path. It checks the file size
+// against MaxFileBytes before reading.
+func Load(path string) (*Model, error) {
+	m, err := load(path)
+	if err != nil {
+		return nil, fmt.Errorf("modelfile: %s: %w", path, err)
+	}
+	return m, nil
+}
+
+func load(path string) (*Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errf(ErrNotModelFile, "not a regular file (%v)", fi.Mode())
+	}
+	if fi.Size() > MaxFileBytes {
+		return nil, errf(ErrTooLarge, "file is %d bytes, limit %d", fi.Size(), MaxFileBytes)
+	}
+	data := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, fmt.Errorf("reading %d bytes: %w", len(data), err)
+	}
+	var one [1]byte
+	if n, _ := f.Read(one[:]); n != 0 {
+		return nil, errors.New("file grew while being read")
+	}
+	return parse(data)
+}
+
+// Parse decodes and validates a model file held in memory. Weights stored
+// as int8 are dequantised (value = q·scale of the channel). Nothing is
+// allocated in proportion to what the header claims before every claim has
+// been checked against the limits and the actual data.
+func Parse(data []byte) (*Model, error) {
+	m, err := parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("modelfile: %w", err)
+	}
+	return m, nil
+}
+
+// tensorInfo is one validated header entry; begin and end are offsets into
+// the data buffer.
+type tensorInfo struct {
+	name       string
+	dtype      string
+	shape      []int
+	n          int // elements
+	begin, end int64
+	scale      *tensorInfo // for I8 tensors
+	isScale    bool
+}
+
+// member is one key of a JSON object with its value and their file
+// offsets (off: near where the key starts; voff: where the value starts).
+type member struct {
+	key       string
+	value     json.RawMessage
+	off, voff int64
+}
+
+func parse(data []byte) (*Model, error) {
+	// Layout: [8-byte header length N][N bytes of JSON][data buffer].
+	if len(data) > MaxFileBytes {
+		return nil, errf(ErrTooLarge, "file is %d bytes, limit %d", len(data), MaxFileBytes)
+	}
+	if len(data) < 8 {
+		return nil, errf(ErrTruncated, "file is %d bytes, shorter than its 8-byte header length field", len(data))
+	}
+	hlen := binary.LittleEndian.Uint64(data)
+	if hlen > MaxHeaderBytes {
+		return nil, errf(ErrTooLarge, "header length %d (file bytes 0–7) is over the %d-byte limit (not a safetensors file?)", hlen, MaxHeaderBytes)
+	}
+	if hlen > uint64(len(data)-8) {
+		return nil, errf(ErrTruncated, "header length %d but only %d bytes follow the length field", hlen, len(data)-8)
+	}
+	header := data[8 : 8+hlen]
+	buf := data[8+hlen:]
+	const hoff = 8 // file offset of the header
+	if len(header) < 2 || header[0] != '{' {
+		return nil, errf(ErrNotModelFile, "header (file byte 8) does not start with '{': not a safetensors file")
+	}
+	if !utf8.Valid(header) {
+		i := 0
+		for i < len(header) {
+			r, size := utf8.DecodeRune(header[i:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			i += size
+		}
+		return nil, errf(ErrInvalid, "header is not valid UTF-8 (file byte %d)", hoff+i)
+	}
+	top, err := decodeObject(header, hoff, MaxTensors+1)
+	if err != nil {
+		return nil, jsonErr(err, "header", hoff)
+	}
+
+	// __metadata__: format, version, meta, graph.
+	var md map[string]string
+	var tensorMembers []member
+	for _, mb := range top {
+		if mb.key == keyMetadata {
+			if md, err = decodeStrings(mb.value, mb.voff); err != nil {
+				return nil, jsonErr(err, keyMetadata, mb.voff)
+			}
+			continue
+		}
+		tensorMembers = append(tensorMembers, mb)
+	}
+	if md == nil {
+		return nil, errf(ErrNotModelFile, "header has no %q: a safetensors file, but not a CamLens model", keyMetadata)
+	}
+	if f, ok := md[keyFormat]; !ok || f != FormatName {
+		if !ok {
+			return nil, errf(ErrNotModelFile, "%s has no %q key: a safetensors file, but not a CamLens model", keyMetadata, keyFormat)
+		}
+		return nil, errf(ErrNotModelFile, "%s format is %.64q, want %q", keyMetadata, f, FormatName)
+	}
+	if v := md[keyVersion]; v != Version {
+		return nil, errf(ErrVersion, "file has format version %.64q, this reader reads version %q", v, Version)
+	}
+
+	// Tensor entries: dtype, shape, byte range.
+	infos := make(map[string]*tensorInfo, len(tensorMembers))
+	list := make([]*tensorInfo, 0, len(tensorMembers))
+	for _, mb := range tensorMembers {
+		ti, err := decodeTensorInfo(mb)
+		if err != nil {
+			return nil, err
+		}
+		infos[ti.name] = ti
+		list = append(list, ti)
+	}
+	// The byte ranges must tile the data buffer: sorted by offset, each
+	// begins where the previous ended, the first at 0, the last at its end.
+	sort.Slice(list, func(i, j int) bool {
+		a, b := list[i], list[j]
+		if a.begin != b.begin {
+			return a.begin < b.begin
+		}
+		if a.end != b.end {
+			return a.end < b.end
+		}
+		return a.name < b.name
+	})
+	dataOff := int64(hoff) + int64(hlen) // file offset of the data buffer
+	var next int64
+	for i, ti := range list {
+		switch {
+		case ti.begin > next && i == 0:
+			return nil, errf(ErrInvalid, "tensor %q: data_offsets [%d, %d] leave bytes 0–%d of the data buffer (file byte %d) to no tensor", ti.name, ti.begin, ti.end, ti.begin-1, dataOff)
+		case ti.begin > next:
+			return nil, errf(ErrInvalid, "tensor %q: data_offsets [%d, %d] leave a gap after tensor %q, which ends at %d (file byte %d)", ti.name, ti.begin, ti.end, list[i-1].name, next, dataOff+next)
+		case ti.begin < next:
+			return nil, errf(ErrInvalid, "tensor %q: data_offsets [%d, %d] overlap tensor %q [%d, %d]", ti.name, ti.begin, ti.end, list[i-1].name, list[i-1].begin, list[i-1].end)
+		}
+		if ti.end > int64(len(buf)) {
+			return nil, errf(ErrTruncated, "tensor %q: data_offsets [%d, %d] reach file byte %d, but the file ends at byte %d", ti.name, ti.begin, ti.end, dataOff+ti.end, len(data))
+		}
+		next = ti.end
+	}
+	if next != int64(len(buf)) {
+		return nil, errf(ErrInvalid, "%d bytes at the end of the data buffer (from file byte %d) belong to no tensor", int64(len(buf))-next, dataOff+next)
+	}
+
+	// Int8 tensors and their scales.
+	var weights []*tensorInfo
+	for _, ti := range list {
+		if ti.dtype != DtypeI8 {
+			continue
+		}
+		if p := infos[strings.TrimSuffix(ti.name, ScaleSuffix)]; p != ti && p != nil && p.dtype == DtypeI8 {
+			continue // the scale of another I8 tensor, reported with it below
+		}
+		sname := ti.name + ScaleSuffix
+		s := infos[sname]
+		switch {
+		case s == nil:
+			return nil, errf(ErrInvalid, "tensor %q is %s but its scale tensor %q is missing", ti.name, DtypeI8, sname)
+		case len(ti.shape) == 0:
+			return nil, errf(ErrInvalid, "tensor %q is %s with rank 0; int8 tensors need an output-channel axis", ti.name, DtypeI8)
+		case s.dtype != DtypeF32 || len(s.shape) != 1 || s.shape[0] != ti.shape[0]:
+			return nil, errf(ErrInvalid, "scale tensor %q is %s %v, want %s [%d] (one per channel of %q %v)", sname, s.dtype, s.shape, DtypeF32, ti.shape[0], ti.name, ti.shape)
+		}
+		ti.scale, s.isScale = s, true
+	}
+	names := make([]string, 0, len(list))
+	for _, ti := range list {
+		if !ti.isScale {
+			weights = append(weights, ti)
+			names = append(names, ti.name)
+		}
+	}
+	sort.Strings(names)
+
+	// Meta data and graph.
+	m := &Model{}
+	for _, v := range []struct {
+		key string
+		dst any
+	}{{keyMeta, &m.Meta}, {keyGraph, &m.Graph}} {
+		s, ok := md[v.key]
+		if !ok {
+			return nil, errf(ErrInvalid, "%s has no %q key", keyMetadata, v.key)
+		}
+		if err := decodeStrict([]byte(s), v.dst); err != nil {
+			return nil, errf(ErrInvalid, "%s %q: %v", keyMetadata, v.key, describeJSONErr(err))
+		}
+	}
+	params, err := validateMetaGraph(&m.Meta, &m.Graph)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkWeightNames(params, func(name string) bool { ti := infos[name]; return ti != nil && !ti.isScale }, names); err != nil {
+		return nil, err
+	}
+
+	// Values: finite floats, positive scales, int8 in [-127, 127]. Checked
+	// on the raw bytes, before any tensor is allocated.
+	for _, ti := range list {
+		raw := buf[ti.begin:ti.end]
+		at := dataOff + ti.begin
+		switch ti.dtype {
+		case DtypeF32:
+			for i := 0; i < ti.n; i++ {
+				v := math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+				if !finite32(v) || ti.isScale && v < 0 {
+					what := "scale of channel"
+					if !ti.isScale {
+						what = "element"
+					}
+					return nil, errf(ErrInvalid, "tensor %q: %s %d (file byte %d) is %v", ti.name, what, i, at+4*int64(i), v)
+				}
+			}
+		case DtypeI8:
+			for i, b := range raw {
+				if int8(b) == math.MinInt8 {
+					return nil, errf(ErrInvalid, "tensor %q: element %d (file byte %d) is -128, outside the symmetric int8 range [-127, 127]", ti.name, i, at+int64(i))
+				}
+			}
+		}
+	}
+
+	// Everything checks: decode the weights.
+	m.Weights = make(map[string]*tensor.Tensor, len(weights))
+	for _, ti := range weights {
+		raw := buf[ti.begin:ti.end]
+		switch ti.dtype {
+		case DtypeF32:
+			m.Weights[ti.name] = &tensor.Tensor{Shape: ti.shape, Data: f32s(raw)}
+		case DtypeI8:
+			q := &tensor.Quantized{Shape: ti.shape, Q: make([]int8, len(raw)), Scale: f32s(buf[ti.scale.begin:ti.scale.end])}
+			for i, b := range raw {
+				q.Q[i] = int8(b)
+			}
+			m.Weights[ti.name] = q.Dequantize()
+		}
+	}
+	return m, nil
+}
+
+// decodeTensorInfo decodes and checks one tensor entry of the header on its
+// own (dtype, shape, offsets, byte length).
+func decodeTensorInfo(mb member) (*tensorInfo, error) {
+	where := fmt.Sprintf("tensor %.200q (header near file byte %d)", mb.key, mb.off)
+	if err := checkName(mb.key); err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	var h struct {
+		Dtype       *string  `json:"dtype"`
+		Shape       *[]int64 `json:"shape"`
+		DataOffsets *[]int64 `json:"data_offsets"`
+	}
+	if err := decodeStrict(mb.value, &h); err != nil {
+		return nil, errf(ErrInvalid, "%s: %v", where, err)
+	}
+	switch {
+	case h.Dtype == nil:
+		return nil, errf(ErrInvalid, "%s: no dtype", where)
+	case h.Shape == nil:
+		return nil, errf(ErrInvalid, "%s: no shape", where)
+	case h.DataOffsets == nil || len(*h.DataOffsets) != 2:
+		return nil, errf(ErrInvalid, "%s: data_offsets must be [begin, end]", where)
+	}
+	ti := &tensorInfo{name: mb.key, dtype: *h.Dtype}
+	size := dtypeSize(ti.dtype)
+	if size == 0 {
+		return nil, errf(ErrInvalid, "%s: dtype %.32q is not supported (format version %s has %s and %s)", where, ti.dtype, Version, DtypeF32, DtypeI8)
+	}
+	shape := *h.Shape
+	if len(shape) > MaxRank {
+		return nil, errf(ErrInvalid, "%s: rank %d over the limit %d", where, len(shape), MaxRank)
+	}
+	ti.shape = make([]int, len(shape))
+	for i, d := range shape {
+		if d < 0 {
+			return nil, errf(ErrInvalid, "%s: shape %v has a negative dimension", where, shape)
+		}
+		if d > tensor.MaxElements {
+			return nil, errf(ErrTooLarge, "%s: shape %v: dimension %d over %d elements", where, shape, i, tensor.MaxElements)
+		}
+		ti.shape[i] = int(d)
+	}
+	n, err := tensor.NumElements(ti.shape)
+	if err != nil {
+		return nil, errf(ErrTooLarge, "%s: %v", where, err)
+	}
+	ti.n = n
+	ti.begin, ti.end = (*h.DataOffsets)[0], (*h.DataOffsets)[1]
+	switch {
+	case ti.begin < 0 || ti.end < 0:
+		return nil, errf(ErrInvalid, "%s: data_offsets [%d, %d] are negative", where, ti.begin, ti.end)
+	case ti.begin > ti.end:
+		return nil, errf(ErrInvalid, "%s: data_offsets [%d, %d] end before they begin", where, ti.begin, ti.end)
+	case ti.end > MaxFileBytes:
+		return nil, errf(ErrInvalid, "%s: data_offsets [%d, %d] out of range (files are at most %d bytes)", where, ti.begin, ti.end, MaxFileBytes)
+	}
+	if want := int64(n) * int64(size); ti.end-ti.begin != want {
+		return nil, errf(ErrInvalid, "%s: %s shape %v needs %d bytes, data_offsets [%d, %d] hold %d", where, ti.dtype, ti.shape, want, ti.begin, ti.end, ti.end-ti.begin)
+	}
+	return ti, nil
+}
+
+// decodeObject decodes a JSON object into its members in order, rejecting
+// duplicate keys, more than maxMembers members and anything after the
+// object but white space. base is the file offset of b; the offsets in
+// members and errors are file offsets.
+func decodeObject(b []byte, base int64, maxMembers int) ([]member, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil {
+		return nil, err
+	} else if tok != json.Delim('{') {
+		return nil, errf(ErrInvalid, "JSON at file byte %d is not an object", base)
+	}
+	var out []member
+	seen := map[string]bool{}
+	for dec.More() {
+		off := base + dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, errf(ErrInvalid, "object key near file byte %d is not a string", off)
+		}
+		if seen[key] {
+			return nil, errf(ErrInvalid, "duplicate key %.200q near file byte %d", key, off)
+		}
+		seen[key] = true
+		if len(out) == maxMembers {
+			return nil, errf(ErrTooLarge, "more than %d entries (near file byte %d)", maxMembers, off)
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, err
+		}
+		out = append(out, member{key, raw, off, base + dec.InputOffset() - int64(len(raw))})
+	}
+	if _, err := dec.Token(); err != nil { // the closing '}'
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		if err == nil {
+			return nil, errf(ErrInvalid, "data after the JSON object near file byte %d", base+dec.InputOffset())
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+// decodeStrings decodes a JSON object whose values are all strings; base
+// is the file offset of b.
+func decodeStrings(b []byte, base int64) (map[string]string, error) {
+	members, err := decodeObject(b, base, MaxTensors)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(members))
+	for _, mb := range members {
+		var s string
+		if len(mb.value) == 0 || mb.value[0] != '"' || json.Unmarshal(mb.value, &s) != nil {
+			return nil, errf(ErrInvalid, "%s value of %.64q (file byte %d) is not a string", keyMetadata, mb.key, mb.voff)
+		}
+		out[mb.key] = s
+	}
+	return out, nil
+}
+
+// decodeStrict decodes one JSON value into v, rejecting unknown fields and
+// trailing data.
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("data after the JSON value at byte %d", dec.InputOffset())
+	}
+	return nil
+}
+
+// describeJSONErr says where in a JSON text a decoding error is.
+func describeJSONErr(err error) string {
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("malformed JSON near byte %d of the string: %v", se.Offset, se)
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return "malformed JSON: it ends early"
+	}
+	return err.Error()
+}
+
+// jsonErr turns an error of decodeObject into one that wraps a sentinel
+// and, for syntax errors, gives the file offset (base is the file offset
+// of the text decoded; what names it).
+func jsonErr(err error, what string, base int64) error {
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		return errf(ErrInvalid, "%s: malformed JSON near file byte %d: %v", what, base+se.Offset, se)
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return errf(ErrInvalid, "%s: malformed JSON: it ends early", what)
+	case errors.Is(err, ErrInvalid) || errors.Is(err, ErrTooLarge):
+		return err
+	}
+	return errf(ErrInvalid, "%s: %v", what, err)
+}
+
+// f32s decodes little-endian binary32 values.
+func f32s(b []byte) []float32 {
+	v := make([]float32, len(b)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return v
+}
