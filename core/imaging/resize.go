@@ -7,8 +7,7 @@ import (
 	"github.com/camlens/camlens/core/tensor"
 )
 
-// ResizeMode selects how ResizePlane maps destination pixels to source
-// coordinates.
+// ResizeMode selects how a resize maps destination pixels to source pixels.
 type ResizeMode int
 
 const (
@@ -22,9 +21,16 @@ const (
 	// corner pixels of source and destination coincide.
 	ResizeAlignCorners
 	// ResizeTF is tf.image.resizeBilinear with alignCorners=false and
-	// halfPixelCenters=false (the TensorFlow.js default): src = dst·in/out,
-	// clamped to in−1.
+	// halfPixelCenters=false (the TensorFlow.js default, used by face-api):
+	// src = dst·in/out, clamped to in−1.
 	ResizeTF
+	// ResizeArea averages the source over each destination pixel's footprint
+	// [dst·s, (dst+1)·s) with s = in/out, weighting partly covered source
+	// pixels by their coverage (a box filter). When shrinking this is
+	// OpenCV's INTER_AREA; when enlarging it is nearest-neighbour with a
+	// blend where a destination pixel straddles two source pixels
+	// (tf.image.resize "area" semantics, not OpenCV's).
+	ResizeArea
 )
 
 // String returns the mode's name.
@@ -36,13 +42,15 @@ func (m ResizeMode) String() string {
 		return "align-corners"
 	case ResizeTF:
 		return "bilinear-tf"
+	case ResizeArea:
+		return "area"
 	}
 	return fmt.Sprintf("ResizeMode(%d)", int(m))
 }
 
-// ResizePlane resizes one sw×sh row-major float32 plane to dw×dh with
-// bilinear interpolation and returns a new slice. Rows are interpolated
-// horizontally first, then vertically, in float32, like OpenCV.
+// ResizePlane resizes one sw×sh row-major float32 plane to dw×dh and returns
+// a new slice. It is separable: rows are resampled first, then columns, in
+// float32, in the same order of operations as OpenCV's INTER_LINEAR.
 //
 // ResizePlane panics when a size is not positive, when len(src) != sw·sh,
 // when dw·dh exceeds tensor.MaxElements, or on an unknown mode: these are
@@ -57,92 +65,168 @@ func ResizePlane(src []float32, sw, sh, dw, dh int, mode ResizeMode) []float32 {
 	if dw > tensor.MaxElements/dh {
 		panic(fmt.Sprintf("imaging.ResizePlane: destination %d×%d exceeds %d values", dw, dh, tensor.MaxElements))
 	}
-	xi, xw := linearTaps(sw, dw, mode)
-	yi, yw := linearTaps(sh, dh, mode)
+	if !mode.valid() {
+		panic(fmt.Sprintf("imaging.ResizePlane: unknown resize mode %d", int(mode)))
+	}
 	dst := make([]float32, dw*dh)
-	resizeBilinear(dst, src, sw, dw, dh, xi, xw, yi, yw)
+	rs := resampler{
+		x: axisTaps(sw, sw, 0, dw, mode),
+		y: axisTaps(sh, sh, 0, dh, mode),
+	}
+	rs.run([][]float32{dst}, dw, func(y int, rows [][]float32) {
+		copy(rows[0], src[y*sw:(y+1)*sw])
+	}, sw)
 	return dst
 }
 
-// linearTaps returns, for each of the out destination positions along an
-// axis of length in, the index of the first source sample and the weight of
-// the second one (the first gets 1−w). The second sample is index+1, which
-// is always valid because the weight is 0 when index is in−1.
-func linearTaps(in, out int, mode ResizeMode) ([]int, []float32) {
-	idx := make([]int, out)
-	wt := make([]float32, out)
-	for d := range out {
-		var s float32
-		switch mode {
-		case ResizeHalfPixel:
-			// OpenCV: scale = in/out as double, fx computed in float.
-			scale := float64(in) / float64(out)
-			s = float32((float64(d)+0.5)*scale - 0.5)
-		case ResizeAlignCorners:
-			if out > 1 {
-				scale := float32(in-1) / float32(out-1)
-				s = scale * float32(d)
-			}
-		case ResizeTF:
-			scale := float32(in) / float32(out)
-			s = scale * float32(d)
-		default:
-			panic(fmt.Sprintf("imaging: unknown resize mode %d", int(mode)))
-		}
-		i := int(math.Floor(float64(s)))
-		f := s - float32(i)
-		if i < 0 {
-			i, f = 0, 0
-		}
-		if i >= in-1 {
-			i, f = in-1, 0
-		}
-		idx[d] = i
-		wt[d] = f
-	}
-	return idx, wt
+func (m ResizeMode) valid() bool { return m >= ResizeHalfPixel && m <= ResizeArea }
+
+// tap is one source sample and its weight.
+type tap struct {
+	src int
+	w   float32
 }
 
-// resizeBilinear interpolates one row-major plane (sw wide) into dst (dw×dh)
-// from precomputed taps: horizontal pass into two cached rows, then a
-// vertical blend, as OpenCV does.
-func resizeBilinear(dst, src []float32, sw, dw, dh int, xi []int, xw []float32, yi []int, yw []float32) {
-	row0 := make([]float32, dw)
-	row1 := make([]float32, dw)
-	prev0, prev1 := -1, -1 // source rows held by row0 and row1
-	hrow := func(buf []float32, y int) {
-		line := src[y*sw : (y+1)*sw]
-		for x := range dw {
-			i, a := xi[x], xw[x]
-			if a == 0 {
-				buf[x] = line[i]
-				continue
-			}
-			buf[x] = line[i]*(1-a) + line[i+1]*a
+// taps holds, for each destination index d, the taps tap[off[d]:off[d+1]]
+// in increasing source order.
+type taps struct {
+	off []int
+	tap []tap
+}
+
+// axisTaps computes the taps of a resize along one axis. The source is a
+// virtual canvas of length canvas; the real samples (n of them) sit at
+// canvas positions [at, at+n) and everything else is zero (padding), so
+// taps that fall into the padding are dropped. Source indices in the result
+// are relative to the real samples (0..n−1).
+func axisTaps(canvas, n, at, out int, mode ResizeMode) taps {
+	t := taps{off: make([]int, out+1)}
+	add := func(i int, w float32) {
+		if i -= at; i >= 0 && i < n {
+			t.tap = append(t.tap, tap{i, w})
 		}
 	}
-	for y := range dh {
-		j, b := yi[y], yw[y]
-		if j != prev0 {
-			if j == prev1 {
-				row0, row1 = row1, row0
-				prev0, prev1 = prev1, prev0
+	for d := range out {
+		switch mode {
+		case ResizeArea:
+			s := float64(canvas) / float64(out)
+			lo, hi := float64(d)*s, math.Min(float64(d+1)*s, float64(canvas))
+			for k := int(math.Floor(lo)); k < canvas && float64(k) < hi; k++ {
+				cover := math.Min(hi, float64(k+1)) - math.Max(lo, float64(k))
+				if cover > 1e-9 {
+					add(k, float32(cover/s))
+				}
+			}
+		default:
+			i, f := linearSource(canvas, out, d, mode)
+			if f == 0 {
+				add(i, 1)
 			} else {
-				hrow(row0, j)
-				prev0 = j
+				add(i, 1-f)
+				add(i+1, f)
 			}
 		}
-		out := dst[y*dw : (y+1)*dw]
-		if b == 0 {
-			copy(out, row0)
-			continue
+		t.off[d+1] = len(t.tap)
+	}
+	return t
+}
+
+// linearSource returns the first source index and the weight of the second
+// (index+1) for destination d of a bilinear resize from in to out samples.
+// The weight is 0 whenever index is in−1, so index+1 is only used when valid.
+func linearSource(in, out, d int, mode ResizeMode) (int, float32) {
+	var s float32
+	switch mode {
+	case ResizeHalfPixel:
+		// OpenCV: scale = in/out in double, the coordinate rounded to float.
+		s = float32((float64(d)+0.5)*(float64(in)/float64(out)) - 0.5)
+	case ResizeAlignCorners:
+		if out > 1 {
+			s = float32(in-1) / float32(out-1) * float32(d)
 		}
-		if prev1 != j+1 {
-			hrow(row1, j+1)
-			prev1 = j + 1
+	case ResizeTF:
+		s = float32(in) / float32(out) * float32(d)
+	}
+	i := int(math.Floor(float64(s)))
+	f := s - float32(i)
+	if i < 0 {
+		i, f = 0, 0
+	}
+	if i >= in-1 {
+		i, f = in-1, 0
+	}
+	return i, f
+}
+
+// resampler applies separable taps to planes that arrive one source row at
+// a time.
+type resampler struct {
+	x, y taps
+}
+
+// run resizes len(dst) planes of width dw. fetch(y, rows) must fill rows[c]
+// (length srcW) with source row y of plane c; it is called at most once per
+// row, in increasing y, and only for rows that some tap uses. Each
+// destination value is Σ_rows w_y·(Σ_cols w_x·src), accumulated in source
+// order from zero, which reproduces a·(1−f) + b·f exactly for bilinear taps.
+func (r *resampler) run(dst [][]float32, dw int, fetch func(y int, rows [][]float32), srcW int) {
+	// Invert the vertical taps: for each source row, the destination rows it
+	// feeds and their weights, in increasing destination order.
+	type use struct {
+		d int
+		w float32
+	}
+	byRow := make(map[int][]use)
+	rowsUsed := make([]int, 0, len(r.y.tap))
+	for d := 0; d+1 < len(r.y.off); d++ {
+		for _, t := range r.y.tap[r.y.off[d]:r.y.off[d+1]] {
+			if _, ok := byRow[t.src]; !ok {
+				rowsUsed = append(rowsUsed, t.src)
+			}
+			byRow[t.src] = append(byRow[t.src], use{d, t.w})
 		}
-		for x := range dw {
-			out[x] = row0[x]*(1-b) + row1[x]*b
+	}
+	sortInts(rowsUsed)
+	nc := len(dst)
+	rows := make([][]float32, nc)
+	hrow := make([][]float32, nc)
+	for c := range nc {
+		rows[c] = make([]float32, srcW)
+		hrow[c] = make([]float32, dw)
+	}
+	for _, sy := range rowsUsed {
+		fetch(sy, rows)
+		for c := range nc {
+			line, out := rows[c], hrow[c]
+			for x := range dw {
+				var acc float32
+				for _, t := range r.x.tap[r.x.off[x]:r.x.off[x+1]] {
+					acc += line[t.src] * t.w
+				}
+				out[x] = acc
+			}
+			for _, u := range byRow[sy] {
+				o := dst[c][u.d*dw : (u.d+1)*dw]
+				if u.w == 1 {
+					for x, v := range out {
+						o[x] += v
+					}
+					continue
+				}
+				for x, v := range out {
+					o[x] += v * u.w
+				}
+			}
+		}
+	}
+}
+
+// sortInts sorts a small slice in place (insertion sort on nearly sorted
+// input: rows are collected in increasing destination order).
+func sortInts(a []int) {
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
 		}
 	}
 }

@@ -80,7 +80,7 @@ func TestResizePlaneIdentity(t *testing.T) {
 	for i := range src {
 		src[i] = float32(math.Sin(float64(i)))
 	}
-	for _, m := range []ResizeMode{ResizeHalfPixel, ResizeAlignCorners, ResizeTF} {
+	for _, m := range []ResizeMode{ResizeHalfPixel, ResizeAlignCorners, ResizeTF, ResizeArea} {
 		got := ResizePlane(src, 7, 5, 7, 5, m)
 		approxEqual(t, m.String(), got, src, 0)
 	}
@@ -186,5 +186,69 @@ func TestResizePlaneTorchReference(t *testing.T) {
 		}
 		name := fmt.Sprintf("%s %d×%d→%d×%d", c.Mode, c.SW, c.SH, c.DW, c.DH)
 		approxEqual(t, name, ResizePlane(c.Src, c.SW, c.SH, c.DW, c.DH, mode), c.Dst, 1e-5)
+	}
+}
+
+// TestResizePlaneOpenCVReference compares with cv2.resize on float32 planes
+// (testdata/gen_opencv_ref.py): INTER_LINEAR for ResizeHalfPixel and, when
+// shrinking, INTER_AREA for ResizeArea.
+func TestResizePlaneOpenCVReference(t *testing.T) {
+	ref := loadOpenCVRef(t)
+	n := 0
+	for _, c := range ref.Resize {
+		mode := ResizeHalfPixel
+		if c.Mode == "area" {
+			mode = ResizeArea
+		}
+		name := fmt.Sprintf("%s %d×%d→%d×%d", c.Mode, c.SW, c.SH, c.DW, c.DH)
+		approxEqual(t, name, ResizePlane(c.Src, c.SW, c.SH, c.DW, c.DH, mode), c.Dst, 1e-5)
+		n++
+	}
+	if n < 10 {
+		t.Fatalf("only %d OpenCV resize cases", n)
+	}
+}
+
+type openCVRef struct {
+	Colormaps map[string][][3]int
+	Resize    []struct {
+		SW, SH, DW, DH int
+		Mode           string
+		Src, Dst       []float32
+	}
+}
+
+func loadOpenCVRef(t *testing.T) *openCVRef {
+	t.Helper()
+	data, err := os.ReadFile("testdata/opencv_ref.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref openCVRef
+	if err := json.Unmarshal(data, &ref); err != nil {
+		t.Fatal(err)
+	}
+	return &ref
+}
+
+func TestResizePlaneAreaHandComputed(t *testing.T) {
+	tests := []struct {
+		name           string
+		src            []float32
+		sw, sh, dw, dh int
+		want           []float32
+	}{
+		{"4→2", []float32{0, 10, 20, 30}, 4, 1, 2, 1, []float32{5, 25}},
+		// 3→2: footprints [0,1.5) and [1.5,3): (0 + 0.5·10)/1.5, (0.5·10 + 20)/1.5.
+		{"3→2", []float32{0, 10, 20}, 3, 1, 2, 1, []float32{5.0 / 1.5, 25.0 / 1.5}},
+		// 2→3 (enlarging): footprints of 2/3: [0,.667) → 0; [.667,1.333) → half each; [1.333,2) → 10.
+		{"2→3", []float32{0, 10}, 2, 1, 3, 1, []float32{0, 5, 10}},
+		{"2→4", []float32{0, 10}, 2, 1, 4, 1, []float32{0, 0, 10, 10}},
+		{"2×2→1×1", []float32{1, 2, 3, 4}, 2, 2, 1, 1, []float32{2.5}},
+		{"column 3→1", []float32{1, 2, 6}, 1, 3, 1, 1, []float32{3}},
+	}
+	for _, tc := range tests {
+		got := ResizePlane(tc.src, tc.sw, tc.sh, tc.dw, tc.dh, ResizeArea)
+		approxEqual(t, tc.name, got, tc.want, 1e-5)
 	}
 }
