@@ -25,12 +25,12 @@ func bnParams(rng *rand.Rand, c int) map[string]*tensor.Tensor {
 
 func TestBatchnormForward(t *testing.T) {
 	p := map[string]*tensor.Tensor{
-		"scale": tens([]int{2}, 2, -1),
-		"bias":  tens([]int{2}, 1, 0.5),
-		"mean":  tens([]int{2}, 3, -1),
-		"var":   tens([]int{2}, 4, 0.25),
+		"scale": mkT([]int{2}, 2, -1),
+		"bias":  mkT([]int{2}, 1, 0.5),
+		"mean":  mkT([]int{2}, 3, -1),
+		"var":   mkT([]int{2}, 4, 0.25),
 	}
-	x := tens([]int{2, 2, 2}, 1, 5, 0, -1, 3, 7, 1, 2)
+	x := mkT([]int{2, 2, 2}, 1, 5, 0, -1, 3, 7, 1, 2)
 	for _, eps := range []float32{0, 1e-3} {
 		e := float64(eps)
 		if eps == 0 {
@@ -42,15 +42,15 @@ func TestBatchnormForward(t *testing.T) {
 			c := (i / 2) % 2
 			want[i] = float32(sc[c]*(float64(v)-mu[c])/math.Sqrt(va[c]+e) + bi[c])
 		}
-		got := runOp(t, un("batchnorm", Attrs{Eps: eps}), p, x)
-		checkForward(t, "batchnorm", got, []int{2, 2, 2}, want, 1e-6)
+		got := forwardOne(t, unSpec("batchnorm", Attrs{Eps: eps}), p, x)
+		expectT(t, "batchnorm", got, []int{2, 2, 2}, want, 1e-6)
 	}
 }
 
 func TestBatchnormGrad(t *testing.T) {
 	rng := rand.New(rand.NewPCG(18, 19))
-	checkGrad(t, gradCase{name: "batchnorm 4-D", spec: un("batchnorm", Attrs{}), params: bnParams(rng, 3), inputs: []*tensor.Tensor{randTensor(rng, 0, 2, 3, 2, 3)}})
-	checkGrad(t, gradCase{name: "batchnorm 2-D", spec: un("batchnorm", Attrs{Eps: 1e-3}), params: bnParams(rng, 4), inputs: []*tensor.Tensor{randTensor(rng, 0, 2, 4)}})
+	checkGrad(t, gradCase{name: "batchnorm 4-D", spec: unSpec("batchnorm", Attrs{}), params: bnParams(rng, 3), inputs: []*tensor.Tensor{randTensor(rng, 0, 2, 3, 2, 3)}})
+	checkGrad(t, gradCase{name: "batchnorm 2-D", spec: unSpec("batchnorm", Attrs{Eps: 1e-3}), params: bnParams(rng, 4), inputs: []*tensor.Tensor{randTensor(rng, 0, 2, 4)}})
 }
 
 func TestBatchnormErrors(t *testing.T) {
@@ -72,7 +72,7 @@ func TestBatchnormErrors(t *testing.T) {
 	} {
 		p := bnParams(rng, 3)
 		c.edit(p)
-		spec := un("batchnorm", Attrs{Eps: c.eps})
+		spec := unSpec("batchnorm", Attrs{Eps: c.eps})
 		spec.Name = "bad_bn"
 		if c.inputs != nil {
 			spec.Inputs = c.inputs

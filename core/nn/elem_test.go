@@ -10,8 +10,8 @@ import (
 	"github.com/camlens/camlens/core/tensor"
 )
 
-// runOp builds one op from spec and params and runs its forward on inputs.
-func runOp(t *testing.T, spec NodeSpec, params map[string]*tensor.Tensor, inputs ...*tensor.Tensor) *tensor.Tensor {
+// forwardOne builds one op from spec and params and runs its forward on inputs.
+func forwardOne(t *testing.T, spec NodeSpec, params map[string]*tensor.Tensor, inputs ...*tensor.Tensor) *tensor.Tensor {
 	t.Helper()
 	if spec.Name == "" {
 		spec.Name = "n"
@@ -33,8 +33,8 @@ func runOp(t *testing.T, spec NodeSpec, params map[string]*tensor.Tensor, inputs
 	return out
 }
 
-// tens makes a tensor from a shape and values.
-func tens(shape []int, data ...float32) *tensor.Tensor {
+// mkT makes a tensor from a shape and values.
+func mkT(shape []int, data ...float32) *tensor.Tensor {
 	t, err := tensor.FromData(shape, data)
 	if err != nil {
 		panic(err)
@@ -72,7 +72,7 @@ func awayFromZero(rng *rand.Rand, lo, hi float32, shape ...int) *tensor.Tensor {
 	return t
 }
 
-func checkForward(t *testing.T, name string, got *tensor.Tensor, shape []int, want []float32, tol float64) {
+func expectT(t *testing.T, name string, got *tensor.Tensor, shape []int, want []float32, tol float64) {
 	t.Helper()
 	if !tensor.SameShape(got.Shape, shape) {
 		t.Errorf("%s: shape %v, want %v", name, got.Shape, shape)
@@ -83,11 +83,11 @@ func checkForward(t *testing.T, name string, got *tensor.Tensor, shape []int, wa
 	}
 }
 
-func bin(op string) NodeSpec { return NodeSpec{Op: op, Inputs: []string{"a", "b"}} }
+func binSpec(op string) NodeSpec { return NodeSpec{Op: op, Inputs: []string{"a", "b"}} }
 
 func TestBinaryForward(t *testing.T) {
-	a := tens([]int{2, 1}, 1, 2)
-	b := tens([]int{3}, 10, 20, 30)
+	a := mkT([]int{2, 1}, 1, 2)
+	b := mkT([]int{3}, 10, 20, 30)
 	for _, c := range []struct {
 		op    string
 		a, b  *tensor.Tensor
@@ -99,22 +99,22 @@ func TestBinaryForward(t *testing.T) {
 		{"sub", b, a, []int{2, 3}, []float32{9, 19, 29, 8, 18, 28}},
 		{"mul", a, b, []int{2, 3}, []float32{10, 20, 30, 20, 40, 60}},
 		{"div", b, a, []int{2, 3}, []float32{10, 20, 30, 5, 10, 15}},
-		{"add", tens([]int{2, 2}, 1, 2, 3, 4), tens([]int{2, 2}, 5, 6, 7, 8), []int{2, 2}, []float32{6, 8, 10, 12}},
-		{"mul", tens([]int{2, 2}, 1, 2, 3, 4), tens(nil, 3), []int{2, 2}, []float32{3, 6, 9, 12}},
-		{"div", tens(nil, 12), tens([]int{1, 3}, 1, 2, 3), []int{1, 3}, []float32{12, 6, 4}},
-		{"add", tens(nil, 1), tens([]int{1}, 2), []int{1}, []float32{3}},
+		{"add", mkT([]int{2, 2}, 1, 2, 3, 4), mkT([]int{2, 2}, 5, 6, 7, 8), []int{2, 2}, []float32{6, 8, 10, 12}},
+		{"mul", mkT([]int{2, 2}, 1, 2, 3, 4), mkT(nil, 3), []int{2, 2}, []float32{3, 6, 9, 12}},
+		{"div", mkT(nil, 12), mkT([]int{1, 3}, 1, 2, 3), []int{1, 3}, []float32{12, 6, 4}},
+		{"add", mkT(nil, 1), mkT([]int{1}, 2), []int{1}, []float32{3}},
 		// Per-channel: [1,2,2,2] · [2,1,1] (a const without batch dim).
-		{"mul", tens([]int{1, 2, 2, 2}, 1, 2, 3, 4, 5, 6, 7, 8), tens([]int{2, 1, 1}, 10, -1), []int{1, 2, 2, 2},
+		{"mul", mkT([]int{1, 2, 2, 2}, 1, 2, 3, 4, 5, 6, 7, 8), mkT([]int{2, 1, 1}, 10, -1), []int{1, 2, 2, 2},
 			[]float32{10, 20, 30, 40, -5, -6, -7, -8}},
 		// Squeeze-excitation gate [N,C,1,1] · [N,C,H,W] with N=2, C=2, H·W=2.
-		{"mul", tens([]int{2, 2, 1, 1}, 1, 2, 3, 4), tens([]int{2, 2, 1, 2}, 1, 1, 1, 1, 1, 1, 1, 2), []int{2, 2, 1, 2},
+		{"mul", mkT([]int{2, 2, 1, 1}, 1, 2, 3, 4), mkT([]int{2, 2, 1, 2}, 1, 1, 1, 1, 1, 1, 1, 2), []int{2, 2, 1, 2},
 			[]float32{1, 1, 2, 2, 3, 3, 4, 8}},
 		// Broadcast in the middle: [2,1,2] + [3,1].
-		{"add", tens([]int{2, 1, 2}, 0, 1, 2, 3), tens([]int{3, 1}, 10, 20, 30), []int{2, 3, 2},
+		{"add", mkT([]int{2, 1, 2}, 0, 1, 2, 3), mkT([]int{3, 1}, 10, 20, 30), []int{2, 3, 2},
 			[]float32{10, 11, 20, 21, 30, 31, 12, 13, 22, 23, 32, 33}},
 	} {
-		got := runOp(t, bin(c.op), nil, c.a, c.b)
-		checkForward(t, c.op, got, c.shape, c.want, 0)
+		got := forwardOne(t, binSpec(c.op), nil, c.a, c.b)
+		expectT(t, c.op, got, c.shape, c.want, 0)
 	}
 }
 
@@ -135,22 +135,22 @@ func TestBinaryGrad(t *testing.T) {
 		for _, s := range shapes {
 			a := awayFromZero(rng, 0.5, 1.5, s.a...)
 			b := awayFromZero(rng, 0.5, 1.5, s.b...)
-			checkGrad(t, gradCase{name: op + " " + shapeStr(s.a) + "∘" + shapeStr(s.b), spec: bin(op), inputs: []*tensor.Tensor{a, b}})
+			checkGrad(t, gradCase{name: op + " " + shapeStr(s.a) + "∘" + shapeStr(s.b), spec: binSpec(op), inputs: []*tensor.Tensor{a, b}})
 		}
 	}
 	// A constant operand gets no gradient (gin nil) and must not be touched.
 	x := awayFromZero(rng, 0.5, 1.5, 2, 3, 2, 2)
 	k := awayFromZero(rng, 0.5, 1.5, 3, 1, 1)
-	checkGrad(t, gradCase{name: "div const", spec: bin("div"), inputs: []*tensor.Tensor{x, k}, noGrad: []bool{false, true}})
-	checkGrad(t, gradCase{name: "sub const first", spec: bin("sub"), inputs: []*tensor.Tensor{k, x}, noGrad: []bool{true, false}})
+	checkGrad(t, gradCase{name: "div const", spec: binSpec("div"), inputs: []*tensor.Tensor{x, k}, noGrad: []bool{false, true}})
+	checkGrad(t, gradCase{name: "sub const first", spec: binSpec("sub"), inputs: []*tensor.Tensor{k, x}, noGrad: []bool{true, false}})
 }
 
 func shapeStr(s []int) string { return fmt.Sprint(s) }
 
 // TestBinarySameInput checks x∘x, where both gradients land in one tensor.
 func TestBinarySameInput(t *testing.T) {
-	x := tens([]int{1, 3}, 1, 2, -3)
-	g := tens([]int{1, 3}, 1, 1, 1)
+	x := mkT([]int{1, 3}, 1, 2, -3)
+	g := mkT([]int{1, 3}, 1, 1, 1)
 	for _, c := range []struct {
 		op   string
 		want []float32
@@ -163,7 +163,7 @@ func TestBinarySameInput(t *testing.T) {
 		op.Forward(nil, []*tensor.Tensor{x, x}, y)
 		gx := tensor.New(1, 3)
 		op.Backward(nil, []*tensor.Tensor{x, x}, y, g, []*tensor.Tensor{gx, gx})
-		checkForward(t, c.op+" x∘x grad", gx, []int{1, 3}, c.want, 1e-6)
+		expectT(t, c.op+" x∘x grad", gx, []int{1, 3}, c.want, 1e-6)
 	}
 }
 
@@ -277,9 +277,9 @@ func TestConstBroadcastGraph(t *testing.T) {
 		{Name: "flat", Op: "flatten", Inputs: []string{"act"}, Attrs: Attrs{Axis: 1}},
 	}}
 	w := map[string]*tensor.Tensor{
-		"scale.value": tens([]int{3, 1, 1}, 0.5, -1, 2),
-		"shift.value": tens(nil, 0.5),
-		"half.value":  tens([]int{1}, 0.5),
+		"scale.value": mkT([]int{3, 1, 1}, 0.5, -1, 2),
+		"shift.value": mkT(nil, 0.5),
+		"half.value":  mkT([]int{1}, 0.5),
 	}
 	g, err := Build(spec, w)
 	if err != nil {
@@ -312,4 +312,46 @@ func TestConstBroadcastGraph(t *testing.T) {
 		}
 	}
 	checkGraphGrad(t, "const broadcast graph", g, x, 2e-3)
+}
+
+// Benchmarks of the common element-wise cases on a 64×56×56 feature map.
+func benchElemOp(b *testing.B, spec NodeSpec, params map[string]*tensor.Tensor, inputs ...*tensor.Tensor) {
+	spec.Name = "n"
+	op, err := builders[spec.Op](&spec, paramMap(params))
+	if err != nil {
+		b.Fatal(err)
+	}
+	shapes := make([][]int, len(inputs))
+	for i, x := range inputs {
+		shapes[i] = x.Shape
+	}
+	oshape, err := op.OutShape(shapes)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := tensor.New(oshape...)
+	ctx := &Context{}
+	b.SetBytes(int64(4 * len(out.Data)))
+	for b.Loop() {
+		op.Forward(ctx, inputs, out)
+	}
+}
+
+func BenchmarkElem(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	x := randTensor(rng, 0, 1, 64, 56, 56)
+	y := randTensor(rng, 0, 1, 64, 56, 56)
+	gate := randTensor(rng, 0, 1, 64, 1, 1)
+	b.Run("add same shape", func(b *testing.B) { benchElemOp(b, binSpec("add"), nil, x, y) })
+	b.Run("mul channel gate", func(b *testing.B) { benchElemOp(b, binSpec("mul"), nil, x, gate) })
+	b.Run("add row", func(b *testing.B) { benchElemOp(b, binSpec("add"), nil, x, randTensor(rng, 0, 56)) })
+	b.Run("concat channels", func(b *testing.B) {
+		benchElemOp(b, NodeSpec{Op: "concat", Inputs: []string{"a", "b"}, Attrs: Attrs{Axis: 1}}, nil, x, y)
+	})
+	b.Run("batchnorm", func(b *testing.B) { benchElemOp(b, unSpec("batchnorm", Attrs{}), bnParams(rng, 64), x) })
+	b.Run("hardswish", func(b *testing.B) { benchElemOp(b, unSpec("hardswish", Attrs{}), nil, x) })
+	b.Run("sigmoid", func(b *testing.B) { benchElemOp(b, unSpec("sigmoid", Attrs{}), nil, x) })
+	b.Run("transpose shuffle", func(b *testing.B) {
+		benchElemOp(b, unSpec("transpose", Attrs{Perm: []int{0, 2, 1, 3, 4}}), nil, &tensor.Tensor{Shape: []int{1, 2, 32, 56, 56}, Data: x.Data})
+	})
 }
