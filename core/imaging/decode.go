@@ -57,6 +57,13 @@ var codecs = map[string]codec{
 // allocated when a dimension is 0 or width·height exceeds MaxPixels
 // (ErrTooLarge). A JPEG's EXIF orientation (tag 0x0112) is applied, so the
 // result is upright as a browser shows it; its format is still "jpeg".
+//
+// JPEG and lossy WebP images are returned as *image.NRGBA converted the way
+// libjpeg and libwebp (and so PIL and browsers) convert them: chroma
+// interpolated rather than replicated, and WebP's video-range Y'CbCr
+// expanded to full range. Other formats keep the decoder's image type
+// (*image.NRGBA, *image.RGBA, *image.Gray, *image.Paletted, ...). No
+// colour management: embedded ICC profiles are ignored.
 // Errors say what went wrong and wrap ErrFormat or ErrTooLarge where they
 // apply.
 func Decode(data []byte) (image.Image, string, error) {
@@ -107,6 +114,7 @@ func decode(data []byte, maxPixels int64) (image.Image, string, error) {
 		return nil, format, fmt.Errorf("imaging: decode %s: header says %d×%d, decoded %d×%d",
 			format, cfg.Width, cfg.Height, b.Dx(), b.Dy())
 	}
+	img = toRGB(img, format)
 	if format == FormatJPEG {
 		if o := jpegOrientation(data); o > 1 {
 			img = orient(img, o)
@@ -200,4 +208,25 @@ func textKind(data []byte) string {
 		return "a data: URL (send the decoded bytes instead)"
 	}
 	return ""
+}
+
+// toRGB converts the Y'CbCr images of the JPEG and lossy WebP decoders to
+// *image.NRGBA with interpolated chroma and, for WebP, the video-range
+// conversion VP8 needs (see ycbcrToNRGBA). Other images are returned as
+// they are.
+func toRGB(img image.Image, format string) image.Image {
+	switch m := img.(type) {
+	case *image.YCbCr:
+		if format == FormatWebP {
+			return ycbcrToNRGBA(m, nil, 0, bt601Limited)
+		}
+		return ycbcrToNRGBA(m, nil, 0, jfif)
+	case *image.NYCbCrA:
+		mat := jfif
+		if format == FormatWebP {
+			mat = bt601Limited
+		}
+		return ycbcrToNRGBA(&m.YCbCr, m.A, m.AStride, mat)
+	}
+	return img
 }

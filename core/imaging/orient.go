@@ -85,7 +85,7 @@ func exifOrientation(t []byte) int {
 }
 
 // orient returns img transformed by EXIF orientation o (2..8) as an
-// *image.RGBA, or as an *image.Gray for grey images, with bounds at (0, 0).
+// *image.NRGBA, or as an *image.Gray for grey images, with bounds at (0, 0).
 //
 //	2 mirror horizontally   3 rotate 180°          4 mirror vertically
 //	5 transpose             6 rotate 90° clockwise
@@ -127,20 +127,17 @@ func orient(img image.Image, o int) image.Image {
 		}
 		return out
 	}
-	out := image.NewRGBA(image.Rect(0, 0, dw, dh))
-	yc, isYCbCr := img.(*image.YCbCr)
+	out := image.NewNRGBA(image.Rect(0, 0, dw, dh))
+	n, isNRGBA := img.(*image.NRGBA)
 	for y := range dh {
 		for x := range dw {
 			sx, sy := src(x, y)
-			var c color.RGBA
-			if isYCbCr {
-				yi, ci := yc.YOffset(b.Min.X+sx, b.Min.Y+sy), yc.COffset(b.Min.X+sx, b.Min.Y+sy)
-				r, g, bb := color.YCbCrToRGB(yc.Y[yi], yc.Cb[ci], yc.Cr[ci])
-				c = color.RGBA{r, g, bb, 255}
-			} else {
-				c = color.RGBAModel.Convert(img.At(b.Min.X+sx, b.Min.Y+sy)).(color.RGBA)
-			}
 			i := y*out.Stride + 4*x
+			if isNRGBA {
+				copy(out.Pix[i:i+4], n.Pix[n.PixOffset(b.Min.X+sx, b.Min.Y+sy):])
+				continue
+			}
+			c := color.NRGBAModel.Convert(img.At(b.Min.X+sx, b.Min.Y+sy)).(color.NRGBA)
 			out.Pix[i], out.Pix[i+1], out.Pix[i+2], out.Pix[i+3] = c.R, c.G, c.B, c.A
 		}
 	}

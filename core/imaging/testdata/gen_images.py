@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """Regenerates the test images and preprocess_ref.json for core/imaging.
 
-Images (deterministic patterns, written with PIL): pattern.{png,jpg,gif,bmp},
-pattern.lossless.webp, pattern.lossy.webp, pattern_rgba.png, tall.png,
-gray.png. pattern_pixels.json holds pattern.png's and tall.png's RGB pixels
+Images (deterministic patterns, written with PIL): pattern.{png,gif,bmp},
+pattern.lossless.webp, pattern_rgba.png, tall.png, gray.png, and a smooth
+image as smooth.{png,jpg}, smooth422.jpg, odd.jpg (31×23), smooth.lossy.webp
+and smooth_alpha.webp, plus pattern.jpg. pil_decoded.json holds PIL's decoding of the lossy files and the
+GIF. pattern_pixels.json holds pattern.png's and tall.png's RGB pixels
 for gen_faceapi_ref.mjs.
 
 preprocess_ref.json: ToTensor references computed independently with
@@ -33,10 +35,20 @@ pat = pattern(23, 16)
 tall = pattern(15, 21)
 Image.fromarray(pat).save("pattern.png")
 Image.fromarray(tall).save("tall.png")
-Image.fromarray(pat).save("pattern.jpg", quality=95)
+# Lossy formats subsample chroma; decoders upsample it differently, so they
+# get a smooth image where that barely matters.
+yy, xx = np.mgrid[0:24, 0:32].astype(np.float64)
+smooth = np.stack([255 * xx / 31, 255 * yy / 23, 128 + 100 * np.sin(xx / 5) * np.cos(yy / 4)], -1).round().astype(np.uint8)
+Image.fromarray(smooth).save("smooth.png")
+Image.fromarray(smooth).save("smooth.jpg", quality=95)
+Image.fromarray(smooth).save("smooth.lossy.webp", quality=90)
+Image.fromarray(smooth).save("smooth422.jpg", quality=95, subsampling=1)
+Image.fromarray(smooth[:23, :31]).save("odd.jpg", quality=95)  # odd size, 4:2:0
+Image.fromarray(pat).save("pattern.jpg", quality=95)  # sharp chroma edges
+alpha = (255 * (yy + xx) / (23 + 31)).round().astype(np.uint8)[..., None]
+Image.fromarray(np.concatenate([smooth, alpha], -1), "RGBA").save("smooth_alpha.webp", quality=90)
 Image.fromarray(pat).save("pattern.bmp")
 Image.fromarray(pat).save("pattern.lossless.webp", lossless=True)
-Image.fromarray(pat).save("pattern.lossy.webp", quality=90)
 Image.fromarray(pat).quantize(colors=64, dither=Image.Dither.NONE).save("pattern.gif")
 rgba = np.concatenate([pat, ((np.arange(23 * 16) * 7) % 256).reshape(16, 23, 1).astype(np.uint8)], -1)
 Image.fromarray(rgba, "RGBA").save("pattern_rgba.png")
@@ -44,6 +56,11 @@ Image.fromarray(pat[:, :, 1]).save("gray.png")
 json.dump({"pattern": {"w": 23, "h": 16, "rgb": pat.flatten().tolist()},
            "tall": {"w": 15, "h": 21, "rgb": tall.flatten().tolist()}},
           open("pattern_pixels.json", "w"))
+# How PIL (libjpeg, libwebp, its GIF reader) decodes the lossy files.
+json.dump({f: np.asarray(Image.open(f).convert("RGB")).flatten().tolist()
+           for f in ["smooth.jpg", "smooth.lossy.webp", "smooth422.jpg", "odd.jpg", "pattern.jpg",
+                   "smooth_alpha.webp", "pattern.gif"]},
+          open("pil_decoded.json", "w"), separators=(",", ":"))
 
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
