@@ -1,0 +1,145 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestGemmMatchesRef checks the register-blocked GEMM against the plain
+// loop on odd sizes, including sizes that cross the cache-block edges
+// (gemmKC, gemmNC) and the 4-row and 4-k unroll remainders.
+func TestGemmMatchesRef(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	sizes := [][3]int{{1, 1, 1}, {0, 3, 4}, {3, 0, 4}, {3, 4, 0}, {4, 4, 4}, {5, 7, 3}, {7, 13, 9}, {13, 1, 17}, {1, 1000, 33},
+		{9, 2*gemmNC + 3, gemmKC + 5}, {6, gemmNC - 1, 2*gemmKC + 3}, {17, 31, 259}}
+	for _, s := range sizes {
+		m, n, k := s[0], s[1], s[2]
+		for _, acc := range []bool{false, true} {
+			a := randTensor(rng, 0, m*k+1).Data[:m*k]
+			b := randTensor(rng, 0, k*n+1).Data[:k*n]
+			c0 := randTensor(rng, 0, m*n+1).Data[:m*n]
+			c := append([]float32(nil), c0...)
+			want := append([]float32(nil), c0...)
+			GoKernels{}.Gemm(m, n, k, a, b, c, acc)
+			gemmRef(m, n, k, a, b, want, acc)
+			if i, ok := closeTo(c, want, 1e-5); !ok {
+				t.Errorf("gemm %dx%dx%d acc=%v: element %d: got %v, want %v", m, n, k, acc, i, c[i], want[i])
+			}
+		}
+	}
+}
+
+// TestGemmLongSlices checks that only the described prefix is touched.
+func TestGemmLongSlices(t *testing.T) {
+	a := []float32{1, 2, 3, 4, 99}
+	b := []float32{5, 6, 7, 8, 99}
+	c := []float32{0, 0, 0, 0, -1}
+	GoKernels{}.Gemm(2, 2, 2, a, b, c, false)
+	want := []float32{19, 22, 43, 50, -1}
+	if _, ok := closeTo(c, want, 0); !ok {
+		t.Errorf("got %v, want %v", c, want)
+	}
+}
+
+func TestGemmShortSlicePanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("Gemm with a short slice did not panic")
+		}
+	}()
+	GoKernels{}.Gemm(2, 2, 2, make([]float32, 4), make([]float32, 3), make([]float32, 4), false)
+}
+
+var dwGeoms = []Depthwise3x3Geom{
+	{Planes: 3, Mult: 1, H: 7, W: 9, OH: 7, OW: 9, SH: 1, SW: 1, PadTop: 1, PadLeft: 1},
+	{Planes: 4, Mult: 2, H: 11, W: 6, OH: 5, OW: 3, SH: 2, SW: 2, PadTop: 0, PadLeft: 1},
+	{Planes: 2, Mult: 1, H: 5, W: 13, OH: 6, OW: 6, SH: 1, SW: 2, PadTop: 2, PadLeft: 0},
+	{Planes: 2, Mult: 1, H: 3, W: 3, OH: 1, OW: 1, SH: 1, SW: 1},
+	{Planes: 1, Mult: 1, H: 2, W: 2, OH: 2, OW: 2, SH: 1, SW: 1, PadTop: 1, PadLeft: 1},
+	{Planes: 3, Mult: 3, H: 9, W: 10, OH: 3, OW: 4, SH: 3, SW: 3, PadTop: 1, PadLeft: 2},
+	// Negative pads (cropping) and pads > 2 (as the stride-1 gradient uses).
+	{Planes: 1, Mult: 1, H: 9, W: 9, OH: 5, OW: 4, SH: 1, SW: 1, PadTop: -1, PadLeft: -2},
+	{Planes: 1, Mult: 1, H: 4, W: 5, OH: 9, OW: 10, SH: 1, SW: 1, PadTop: 3, PadLeft: 4},
+}
+
+func TestDepthwise3x3MatchesRef(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, g := range dwGeoms {
+		x := randTensor(rng, 0, g.Planes/g.Mult*g.H*g.W).Data
+		f := randTensor(rng, 0, g.Planes*9).Data
+		for _, bias := range [][]float32{nil, randTensor(rng, 0, g.Planes).Data} {
+			y := randTensor(rng, 0, g.Planes*g.OH*g.OW).Data // overwritten
+			want := make([]float32, len(y))
+			GoKernels{}.Depthwise3x3(g, x, f, bias, y)
+			depthwise3x3Ref(g, x, f, bias, want)
+			if i, ok := closeTo(y, want, 1e-5); !ok {
+				t.Errorf("%+v bias=%v: element %d: got %v, want %v", g, bias != nil, i, y[i], want[i])
+			}
+		}
+		gy := randTensor(rng, 0, g.Planes*g.OH*g.OW).Data
+		gx := randTensor(rng, 0, g.Planes/g.Mult*g.H*g.W).Data // added to
+		want := append([]float32(nil), gx...)
+		GoKernels{}.Depthwise3x3Grad(g, f, gy, gx)
+		depthwise3x3GradRef(g, f, gy, want)
+		if i, ok := closeTo(gx, want, 1e-5); !ok {
+			t.Errorf("%+v grad: element %d: got %v, want %v", g, i, gx[i], want[i])
+		}
+	}
+}
+
+func TestDepthwise3x3BadGeometryPanics(t *testing.T) {
+	for _, c := range []struct {
+		g           Depthwise3x3Geom
+		nx, nf, ny  int
+		description string
+	}{
+		{Depthwise3x3Geom{Planes: 3, Mult: 2, H: 3, W: 3, OH: 1, OW: 1, SH: 1, SW: 1}, 9, 27, 3, "planes not divisible by mult"},
+		{Depthwise3x3Geom{Planes: 1, Mult: 1, H: 3, W: 3, OH: 1, OW: 1, SH: 0, SW: 1}, 9, 9, 1, "zero stride"},
+		{Depthwise3x3Geom{Planes: 2, Mult: 1, H: 3, W: 3, OH: 1, OW: 1, SH: 1, SW: 1}, 9, 18, 2, "x too short"},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", c.description)
+				}
+			}()
+			GoKernels{}.Depthwise3x3(c.g, make([]float32, c.nx), make([]float32, c.nf), nil, make([]float32, c.ny))
+		}()
+	}
+}
+
+func TestSpan(t *testing.T) {
+	for _, c := range []struct{ n, outN, s, off, lo, hi int }{
+		{5, 5, 1, -1, 1, 5}, {5, 5, 1, 1, 0, 4}, {5, 3, 2, -1, 1, 3}, {5, 3, 2, 0, 0, 3}, {5, 3, 2, 1, 0, 2},
+		{3, 4, 1, 5, 0, 0}, {3, 4, 1, -9, 4, 4}, {1, 1, 3, 0, 0, 1},
+	} {
+		lo, hi := span(c.n, c.outN, c.s, c.off)
+		if lo != c.lo || hi != c.hi {
+			t.Errorf("span(%d, %d, %d, %d) = %d, %d, want %d, %d", c.n, c.outN, c.s, c.off, lo, hi, c.lo, c.hi)
+		}
+		// Cross-check by brute force.
+		blo, bhi := -1, -1
+		for o := 0; o < c.outN; o++ {
+			if p := o*c.s + c.off; p >= 0 && p < c.n {
+				if blo < 0 {
+					blo = o
+				}
+				bhi = o + 1
+			}
+		}
+		if blo >= 0 && (lo != blo || hi != bhi) || blo < 0 && lo != hi {
+			t.Errorf("span(%d, %d, %d, %d) = %d, %d, brute force %d, %d", c.n, c.outN, c.s, c.off, lo, hi, blo, bhi)
+		}
+	}
+}
+
+func ExampleGoKernels_Gemm() {
+	// C[2×3] = A[2×2]·B[2×3]
+	a := []float32{1, 2, 3, 4}
+	b := []float32{1, 0, 1, 0, 1, 1}
+	c := make([]float32, 6)
+	GoKernels{}.Gemm(2, 3, 2, a, b, c, false)
+	fmt.Println(c)
+	// Output: [1 2 3 3 4 7]
+}
