@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"math"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/camlens/camlens/core/imaging"
 	"github.com/camlens/camlens/core/internal/gradcamref"
 	"github.com/camlens/camlens/core/modelfile"
 	"github.com/camlens/camlens/core/nn"
@@ -603,5 +605,35 @@ func TestPredictions(t *testing.T) {
 	}
 	if math.Abs(sum-1) > 1e-5 {
 		t.Errorf("probabilities sum to %v", sum)
+	}
+}
+
+func TestSessionFromImage(t *testing.T) {
+	m := fixtureModel(t, "basic")
+	img := image.NewRGBA(image.Rect(0, 0, 50, 40))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	crop := image.Rect(5, 5, 45, 35)
+	s, err := m.SessionFromImage(img, crop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := imaging.ToTensor(img, crop, m.Meta().Preprocess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := m.NewSession(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := tensor.MaxAbsDiff(s.Logits(), s2.Logits()); d != 0 {
+		t.Errorf("logits differ by %g", d)
+	}
+	if _, err := m.SessionFromImage(nil, crop); err == nil {
+		t.Error("nil image: no error")
+	}
+	if _, err := m.SessionFromImage(img, image.Rect(100, 100, 120, 120)); err == nil {
+		t.Error("crop outside the image: no error")
 	}
 }

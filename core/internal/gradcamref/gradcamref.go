@@ -13,13 +13,14 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/camlens/camlens/core/modelfile"
 	"github.com/camlens/camlens/core/nn"
 	"github.com/camlens/camlens/core/tensor"
 )
 
-//go:embed testdata/*.json.gz
+//go:embed testdata/*.json.gz testdata/*.onnx
 var files embed.FS
 
 // Presets are the two reference networks.
@@ -269,6 +270,16 @@ func convert(s Spec, tw map[string]*tensor.Tensor) (nn.GraphSpec, map[string]*te
 	return g, w, nil
 }
 
+// ONNX returns testdata/<preset>.onnx, the network as torch.onnx.export
+// wrote it (opset 13; BatchNorm folded into the convolutions).
+func ONNX(preset string) ([]byte, error) {
+	b, err := files.ReadFile(path.Join("testdata", preset+".onnx"))
+	if err != nil {
+		return nil, fmt.Errorf("gradcamref: %w", err)
+	}
+	return b, nil
+}
+
 // Case is one reference explanation: target layer Layer (an index into the
 // layer list, node NodeName(Layer)), class Class.
 type Case struct {
@@ -300,8 +311,8 @@ func Cases() []string {
 	}
 	var out []string
 	for _, e := range ents {
-		n := strings.TrimSuffix(e.Name(), ".json.gz")
-		if strings.Contains(n, ".L") {
+		n, ok := strings.CutSuffix(e.Name(), ".json.gz")
+		if ok && strings.Contains(n, ".L") {
 			out = append(out, n)
 		}
 	}
@@ -309,9 +320,45 @@ func Cases() []string {
 	return out
 }
 
+// cache keeps decoded cases: JSON decoding dominates the tests' run time,
+// under js/wasm especially. LoadCase hands out deep copies.
+var cache struct {
+	sync.Mutex
+	cases map[string]*Case
+}
+
 // LoadCase reads testdata/<name>.json.gz and adds the batch dimension to
-// Input, Logits, Activations and Gradients.
+// Input, Logits, Activations and Gradients. Each call returns a fresh copy
+// (decoded once per process).
 func LoadCase(name string) (*Case, error) {
+	cache.Lock()
+	defer cache.Unlock()
+	c, ok := cache.cases[name]
+	if !ok {
+		var err error
+		if c, err = loadCase(name); err != nil {
+			return nil, err
+		}
+		if cache.cases == nil {
+			cache.cases = map[string]*Case{}
+		}
+		cache.cases[name] = c
+	}
+	return c.clone(), nil
+}
+
+func (c *Case) clone() *Case {
+	d := *c
+	d.Input, d.Logits, d.Activations, d.Gradients = c.Input.Clone(), c.Logits.Clone(), c.Activations.Clone(), c.Gradients.Clone()
+	d.EigenCAMFlipped = c.EigenCAMFlipped.Clone()
+	d.Maps = make(map[string]*tensor.Tensor, len(c.Maps))
+	for k, v := range c.Maps {
+		d.Maps[k] = v.Clone()
+	}
+	return &d
+}
+
+func loadCase(name string) (*Case, error) {
 	var raw struct {
 		Preset          string                    `json:"preset"`
 		Layer           int                       `json:"target_layer_index"`
