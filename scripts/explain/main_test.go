@@ -15,8 +15,8 @@ import (
 	"testing"
 
 	"github.com/camlens/camlens/core/cam"
-	"github.com/camlens/camlens/core/imaging"
 	"github.com/camlens/camlens/core/cam/camtest"
+	"github.com/camlens/camlens/core/imaging"
 	"github.com/camlens/camlens/core/modelfile"
 	"github.com/camlens/camlens/core/npy"
 	"github.com/camlens/camlens/core/tensor"
