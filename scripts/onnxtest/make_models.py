@@ -158,5 +158,111 @@ def main(out):
         print("%s: opset %d, %d px, ops %s" % (name, opset, size, " ".join(ops)))
 
 
+# ---- micro models: one op family each, written with onnx.helper at the
+# opsets where ONNX changed the op, checked against onnxruntime only.
+
+def micro_models(rng):
+    from onnx import TensorProto, helper, numpy_helper
+    import numpy as np
+
+    def init(name, a):
+        return numpy_helper.from_array(np.asarray(a), name)
+
+    def rand(*shape, scale=1.0):
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+    def model(name, opset, nodes, inits, in_shape, out_name="y"):
+        g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, in_shape)],
+                              [helper.make_tensor_value_info(out_name, TensorProto.FLOAT, None)], initializer=inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="camlens-micro")
+        m.ir_version = 7 if opset < 15 else 8
+        return name, m, in_shape
+
+    N = helper.make_node
+    out = []
+    # Softmax before opset 13: softmax of the input flattened to 2-D at axis.
+    out.append(model("softmax_opset11", 11, [N("Softmax", ["x"], ["y"], axis=1)], [], [1, 3, 4, 5]))
+    # Clip, Pad, Squeeze/Unsqueeze and ReduceMean with their attributes (old opsets).
+    out.append(model("attrs_opset9", 9, [
+        N("Clip", ["x"], ["c"], min=-0.5, max=0.7),
+        N("Pad", ["c"], ["p"], pads=[0, 0, 1, 2, 0, 0, 2, 1], value=0.3),
+        N("ReduceMean", ["p"], ["m"], axes=[1], keepdims=1),
+        N("Squeeze", ["m"], ["s"], axes=[1]),
+        N("Unsqueeze", ["s"], ["u"], axes=[1]),
+        N("Dropout", ["u"], ["d"], ratio=0.3),
+        N("Flatten", ["d"], ["y"], axis=1)], [], [1, 3, 5, 6]))
+    # The same ops with inputs instead of attributes (opset 13/18).
+    out.append(model("inputs_opset18", 18, [
+        N("Clip", ["x", "lo", "hi"], ["c"]),
+        N("Pad", ["c", "pads", "pv"], ["p"]),
+        N("ReduceMean", ["p", "rax"], ["m"], keepdims=0),
+        N("Unsqueeze", ["m", "uax"], ["u"]),
+        N("ReduceMean", ["u", "rax2"], ["m2"], keepdims=1),
+        N("Squeeze", ["m2", "sax"], ["y"])],
+        [init("lo", np.float32(-0.4)), init("hi", np.float32(0.9)), init("pads", np.array([0, 0, 2, 1, 0, 0, 1, 3], np.int64)),
+         init("pv", np.float32(-0.2)), init("rax", np.array([2], np.int64)), init("uax", np.array([2], np.int64)),
+         init("rax2", np.array([2, 3], np.int64)), init("sax", np.array([3], np.int64))], [1, 3, 5, 6]))
+    # auto_pad, ceil_mode, count_include_pad, dilation, groups, Gemm transB, PRelu, HardSigmoid.
+    out.append(model("windows_opset11", 11, [
+        N("Conv", ["x", "w1", "b1"], ["c1"], auto_pad="SAME_LOWER", strides=[2, 2], kernel_shape=[4, 4]),
+        N("PRelu", ["c1", "slope"], ["r1"]),
+        N("MaxPool", ["r1"], ["p1"], auto_pad="SAME_UPPER", kernel_shape=[3, 3], strides=[2, 2]),
+        N("Conv", ["p1", "w2"], ["c2"], pads=[1, 2, 2, 1], dilations=[2, 1], group=2),
+        N("HardSigmoid", ["c2"], ["h"], alpha=0.3, beta=0.4),
+        N("AveragePool", ["h"], ["p2"], kernel_shape=[2, 3], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1, count_include_pad=1),
+        N("AveragePool", ["p2"], ["p3"], kernel_shape=[2, 2], auto_pad="VALID"),
+        N("Flatten", ["p3"], ["f"]),
+        N("Gemm", ["f", "wf", "bf"], ["y"], transB=1, alpha=0.5, beta=2.0)],
+        [init("w1", rand(6, 3, 4, 4, scale=0.3)), init("b1", rand(6)), init("slope", rand(6, 1, 1, scale=0.3)),
+         init("w2", rand(8, 3, 3, 2, scale=0.3)), init("wf", rand(5, 8 * 2 * 4)), init("bf", rand(5))], [1, 3, 23, 21]))
+    # Channel shuffle (Reshape → Transpose → Reshape), Slice, Gather, MatMul + Add on a 3-D tensor, Concat.
+    out.append(model("shuffle_opset13", 13, [
+        N("Reshape", ["x", "s5"], ["r5"]),
+        N("Transpose", ["r5"], ["t5"], perm=[0, 2, 1, 3, 4]),
+        N("Reshape", ["t5", "s4"], ["sh"]),
+        N("Slice", ["sh", "st", "en", "ax"], ["sl"]),
+        N("Gather", ["sh", "gi"], ["ga"], axis=1),
+        N("Concat", ["sl", "ga"], ["cc"], axis=1),
+        N("Reshape", ["cc", "s3"], ["r3"]),
+        N("MatMul", ["r3", "mw"], ["mm"]),
+        N("Add", ["mm", "mb"], ["ma"]),
+        N("Sigmoid", ["ma"], ["sg"]),
+        N("ReduceMean", ["sg", ], ["y"], axes=[1], keepdims=0)],
+        [init("s5", np.array([1, 2, 4, 3, 4], np.int64)), init("s4", np.array([0, 8, 3, 4], np.int64)),
+         init("st", np.array([1, 0], np.int64)), init("en", np.array([6, 100], np.int64)), init("ax", np.array([1, 3], np.int64)),
+         init("gi", np.array([7, 0, 1, 4], np.int64)), init("s3", np.array([1, 9, 12], np.int64)),
+         init("mw", rand(12, 5)), init("mb", rand(5))], [1, 8, 3, 4]))
+    # QDQ: int8 per-channel weights and an int32 bias through DequantizeLinear.
+    w = rand(4, 3, 3, 3, scale=0.4)
+    ws = (np.abs(w).reshape(4, -1).max(1) / 127).astype(np.float32)
+    wq = np.clip(np.round(w / ws[:, None, None, None]), -127, 127).astype(np.int8)
+    b = rand(4)
+    bs = np.float32(0.01)
+    bq = np.round(b / bs).astype(np.int32)
+    out.append(model("qdq_weights_opset13", 13, [
+        N("DequantizeLinear", ["wq", "ws", "wz"], ["w"], axis=0),
+        N("DequantizeLinear", ["bq", "bs"], ["b"]),
+        N("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+        N("Relu", ["c"], ["r"]),
+        N("GlobalAveragePool", ["r"], ["g"]),
+        N("Flatten", ["g"], ["y"])],
+        [init("wq", wq), init("ws", ws), init("wz", np.zeros(4, np.int8)), init("bq", bq), init("bs", bs)], [1, 3, 8, 8]))
+    return out
+
+
+def main_micro(out):
+    import numpy as np
+    rng = np.random.default_rng(7)
+    for name, m, in_shape in micro_models(rng):
+        onnx.save(m, os.path.join(out, name + ".onnx"))
+        x = rng.standard_normal(in_shape).astype(np.float32)
+        with open(os.path.join(out, name + ".json"), "w") as f:
+            json.dump({"name": name, "opset": m.opset_import[0].version, "ops": sorted({n.op_type for n in m.graph.node}),
+                       "input_shape": in_shape, "input": [float(v) for v in x.reshape(-1)], "logits": [], "class": 0,
+                       "layers": []}, f)
+        print("%s: opset %d" % (name, m.opset_import[0].version))
+
+
 if __name__ == "__main__":
     main(sys.argv[1])
+    main_micro(sys.argv[1])
