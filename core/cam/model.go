@@ -31,7 +31,8 @@ type Layer struct {
 // NewModel builds m's graph (nn.Build) and checks that it can be
 // explained: the output must be N×K logits with one label per class (no
 // labels: "class 0", "class 1", …) and there must be a target layer.
-// Meta.DefaultLayer, when set, must name a 4-D node.
+// Meta.DefaultLayer, when set, must name a 4-D node. The Model keeps m's
+// weights: do not modify m afterwards.
 func NewModel(m *modelfile.Model) (*Model, error) {
 	if m == nil {
 		return nil, errors.New("cam: nil model")

@@ -16,15 +16,17 @@ import (
 )
 
 const (
-	// ablationBatch is pytorch-grad-cam's AblationCAM batch size; it changes
-	// the numerics (see ablationValue), so it is kept exactly.
+	// ablationBatch is pytorch-grad-cam's AblationCAM batch size. It
+	// changes the numerics (the ablation value depends on the position in
+	// the batch, see ablationOutputs), so it is kept exactly; the physical
+	// batch is chosen by batchSize independently.
 	ablationBatch = 32
 	// scoreCAMBatch is the library's Score-CAM batch size; batching does
 	// not change Score-CAM's numerics, so it only caps the physical batch.
 	scoreCAMBatch = 16
 	// batchBudget bounds the activations one perturbed batch keeps
-	// (float32 values, 64 MiB).
-	batchBudget = 16 << 20
+	// (float32 values, 32 MiB).
+	batchBudget = 8 << 20
 	// ablationValue is the library's ABLATION_VALUE.
 	ablationValue = 1e7
 	scoreCAMEps   = 1e-8

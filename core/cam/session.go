@@ -31,8 +31,48 @@ type Session struct {
 	backwards   int // nn.Graph.Backward calls
 	perturbed   int // images run by Score-CAM/Ablation-CAM's extra passes
 
-	grads map[gradKey]*tensor.Tensor
+	grads gradCache
 	outs  map[outKey]*tensor.Tensor // per-channel outputs of perturbed passes, C×K
+}
+
+// GradCacheFloats bounds the gradients a session keeps (float32 values,
+// 64 MiB); the oldest are dropped first and recomputed when asked for
+// again.
+const GradCacheFloats = 16 << 20
+
+// gradCache keeps gradients in insertion order within GradCacheFloats.
+type gradCache struct {
+	m      map[gradKey]*tensor.Tensor
+	order  []gradKey
+	floats int
+	limit  int // 0: GradCacheFloats
+}
+
+func (c *gradCache) get(k gradKey) (*tensor.Tensor, bool) {
+	t, ok := c.m[k]
+	return t, ok
+}
+
+func (c *gradCache) put(k gradKey, t *tensor.Tensor) {
+	if c.m == nil {
+		c.m = map[gradKey]*tensor.Tensor{}
+	}
+	if _, ok := c.m[k]; ok {
+		return
+	}
+	c.m[k] = t
+	c.order = append(c.order, k)
+	c.floats += len(t.Data)
+	limit := c.limit
+	if limit == 0 {
+		limit = GradCacheFloats
+	}
+	for c.floats > limit && len(c.order) > 1 {
+		old := c.order[0]
+		c.order = c.order[1:]
+		c.floats -= len(c.m[old].Data)
+		delete(c.m, old)
+	}
 }
 
 // gradKey identifies a cached gradient: of target (class, kind[, negated])
@@ -79,7 +119,7 @@ func (m *Model) NewSession(x *tensor.Tensor) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cam: input: %w", err)
 	}
-	s := &Session{model: m, input: in, grads: map[gradKey]*tensor.Tensor{}, outs: map[outKey]*tensor.Tensor{}}
+	s := &Session{model: m, input: in, outs: map[outKey]*tensor.Tensor{}}
 	t0 := time.Now()
 	if s.act, err = m.graph.Forward(&s.nctx, in); err != nil {
 		return nil, fmt.Errorf("cam: forward pass: %w", err)
@@ -402,9 +442,12 @@ func (j *job) layerMap(li int, l *layerData) ([]float32, []float32, error) {
 // running one backward pass for those not cached.
 func (j *job) gradients(nodes []int) (map[int]*tensor.Tensor, error) {
 	s := j.s
+	out := make(map[int]*tensor.Tensor, len(nodes))
 	var missing []int
 	for _, n := range nodes {
-		if _, ok := s.grads[gradKey{class: j.class, kind: j.kind, node: n}]; !ok {
+		if g, ok := s.grads.get(gradKey{class: j.class, kind: j.kind, node: n}); ok {
+			out[n] = g
+		} else {
 			missing = append(missing, n)
 		}
 	}
@@ -417,20 +460,19 @@ func (j *job) gradients(nodes []int) (map[int]*tensor.Tensor, error) {
 		if err != nil {
 			return nil, err
 		}
-		for n, g := range got {
-			s.grads[gradKey{class: j.class, kind: j.kind, node: n}] = g
+		for _, n := range missing {
+			out[n] = got[n]
+			s.grads.put(gradKey{class: j.class, kind: j.kind, node: n}, got[n])
 		}
 	}
-	out := make(map[int]*tensor.Tensor, len(nodes))
-	for _, n := range nodes {
-		g := s.grads[gradKey{class: j.class, kind: j.kind, node: n}]
-		if j.neg {
+	if j.neg {
+		for n, g := range out {
 			g = g.Clone()
 			for i, v := range g.Data {
 				g.Data[i] = -v
 			}
+			out[n] = g
 		}
-		out[n] = g
 	}
 	return out, nil
 }
@@ -440,14 +482,14 @@ func (j *job) gradients(nodes []int) (map[int]*tensor.Tensor, error) {
 func (j *job) guidedGradient() ([]float32, error) {
 	s := j.s
 	key := gradKey{class: j.class, kind: j.kind, node: nn.InputIndex, guided: true, negate: j.neg}
-	g, ok := s.grads[key]
+	g, ok := s.grads.get(key)
 	if !ok {
 		got, err := j.backward(j.target, []int{nn.InputIndex}, true)
 		if err != nil {
 			return nil, err
 		}
 		g = got[nn.InputIndex]
-		s.grads[key] = g
+		s.grads.put(key, g)
 	}
 	c, h, w := g.Shape[1], g.Shape[2], g.Shape[3]
 	out := make([]float32, h*w*c)

@@ -637,3 +637,24 @@ func TestSessionFromImage(t *testing.T) {
 		t.Error("crop outside the image: no error")
 	}
 }
+
+func TestGradCacheBound(t *testing.T) {
+	c := gradCache{limit: 10}
+	key := func(i int) gradKey { return gradKey{class: i} }
+	for i := range 4 {
+		c.put(key(i), tensor.New(4))
+	}
+	// 16 floats > 10: the oldest entries went, the newest two stay.
+	for i, want := range []bool{false, false, true, true} {
+		if _, ok := c.get(key(i)); ok != want {
+			t.Errorf("entry %d cached = %v, want %v", i, ok, want)
+		}
+	}
+	if c.floats != 8 {
+		t.Errorf("floats %d, want 8", c.floats)
+	}
+	c.put(key(9), tensor.New(50)) // larger than the limit: kept alone
+	if _, ok := c.get(key(9)); !ok || len(c.order) != 1 {
+		t.Errorf("oversized entry: cached %v, %d entries", ok, len(c.order))
+	}
+}
