@@ -34,8 +34,8 @@ type Options struct {
 	// exporter left as inputs), keyed by ONNX input name.
 	Constants map[string]*tensor.Tensor
 	// InputShape gives the full ONNX input shape (batch first) where the
-	// model's is symbolic; default: symbolic batch 1, other symbolic
-	// dimensions an error.
+	// model's is symbolic; a 0 keeps the model's dimension. Default:
+	// symbolic batch 1, other symbolic dimensions an error.
 	InputShape []int
 	// Output names the ONNX tensor that holds the logits; default the
 	// graph's first output.
@@ -251,11 +251,22 @@ func (im *importer) inputs() error {
 	if !in.HasShape || len(in.Dims) == 0 {
 		return fmt.Errorf("onnx: input %q has no shape", in.Name)
 	}
+	if n := len(im.opt.InputShape); n > 0 && n != len(in.Dims) {
+		return fmt.Errorf("onnx: InputShape %v has rank %d, input %q has rank %d", im.opt.InputShape, n, in.Name, len(in.Dims))
+	}
 	shape := make([]int, len(in.Dims))
 	for i, d := range in.Dims {
+		known := d.Known && d.Value > 0
+		if len(im.opt.InputShape) > 0 && im.opt.InputShape[i] != 0 {
+			want := im.opt.InputShape[i]
+			if known && int64(want) != d.Value {
+				return fmt.Errorf("onnx: InputShape %v disagrees with input %q dimension %d = %d", im.opt.InputShape, in.Name, i, d.Value)
+			}
+			shape[i] = want
+			continue
+		}
 		switch {
-		case len(im.opt.InputShape) > 0:
-		case d.Known && d.Value > 0:
+		case known:
 			v, err := toInt(d.Value, "input dimension")
 			if err != nil {
 				return fmt.Errorf("onnx: input %q: %w", in.Name, err)
@@ -266,17 +277,6 @@ func (im *importer) inputs() error {
 		default:
 			return fmt.Errorf("onnx: input %q dimension %d is symbolic (%q); give Options.InputShape", in.Name, i, d.Param)
 		}
-	}
-	if len(im.opt.InputShape) > 0 {
-		if len(im.opt.InputShape) != len(in.Dims) {
-			return fmt.Errorf("onnx: InputShape %v has rank %d, input %q has rank %d", im.opt.InputShape, len(im.opt.InputShape), in.Name, len(in.Dims))
-		}
-		for i, d := range in.Dims {
-			if d.Known && d.Value > 0 && int64(im.opt.InputShape[i]) != d.Value {
-				return fmt.Errorf("onnx: InputShape %v disagrees with input %q dimension %d = %d", im.opt.InputShape, in.Name, i, d.Value)
-			}
-		}
-		copy(shape, im.opt.InputShape)
 	}
 	for _, d := range shape {
 		if d <= 0 {

@@ -150,7 +150,7 @@ func TestImportOptions(t *testing.T) {
 
 // A Q→DQ pair on an activation becomes an identity; DQ of int8 weights
 // becomes float weights.
-func TestImportQDQ(t *testing.T) {
+func qdqModel() []byte {
 	g := graphSpec{
 		nodes: []pb{
 			nodePB("QuantizeLinear", []string{"x", "s", "z"}, []string{"xq"}),
@@ -168,7 +168,11 @@ func TestImportQDQ(t *testing.T) {
 		inputs:  []pb{valueInfoPB("x", dtFloat, 1, 1, 2, 2)},
 		outputs: []pb{valueInfoPB("y", dtFloat, 1, 8)},
 	}
-	m, err := Import(modelPB(13, g))
+	return modelPB(13, g)
+}
+
+func TestImportQDQ(t *testing.T) {
+	m, err := Import(qdqModel())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +200,7 @@ func TestImportQDQ(t *testing.T) {
 
 // Shape → Gather → Unsqueeze → Concat → Reshape on a symbolic batch folds
 // to a reshape that keeps any batch.
-func TestImportShapeChain(t *testing.T) {
+func shapeChainModel() []byte {
 	g := graphSpec{
 		nodes: []pb{
 			nodePB("Relu", []string{"x"}, []string{"r"}),
@@ -214,7 +218,11 @@ func TestImportShapeChain(t *testing.T) {
 		inputs:  []pb{valueInfoPB("x", dtFloat, -1, 2, 3)},
 		outputs: []pb{valueInfoPB("y", dtFloat, -1, 6)},
 	}
-	m, err := Import(modelPB(13, g))
+	return modelPB(13, g)
+}
+
+func TestImportShapeChain(t *testing.T) {
+	m, err := Import(shapeChainModel())
 	if err != nil {
 		t.Fatal(err)
 	}
