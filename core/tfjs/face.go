@@ -206,7 +206,7 @@ func (b *faceBuilder) separable(prefix, in string, size, cin, cout, stride int) 
 }
 
 // denseBlock4 mirrors face-api's denseBlock4 (isScaleDown = true), keeping
-// its order of additions:
+// its order of additions and its variable names as node names:
 //
 //	out1 = relu(conv0(x))                          // stride 2
 //	out2 = conv1(out1)
@@ -216,7 +216,9 @@ func (b *faceBuilder) separable(prefix, in string, size, cin, cout, stride int) 
 //	out4 = conv3(in4)
 //	out  = relu(out1 + (out2 + (out3 + out4)))
 //
-// size is the input's side; the output's is ceil(size/2).
+// The conv nodes hold out2..out4 (prefix/conv1..conv3); the sums are
+// prefix/sum12, sum23, sum123, sum34, sum234, sum1234. size is the input's
+// side; the output's is ceil(size/2).
 func (b *faceBuilder) denseBlock4(prefix, x string, size, cin, cout int, first bool) string {
 	var c0 string
 	if first {
@@ -225,18 +227,18 @@ func (b *faceBuilder) denseBlock4(prefix, x string, size, cin, cout int, first b
 		c0 = b.separable(prefix+"/conv0", x, size, cin, cout, 2)
 	}
 	size = (size + 1) / 2
-	out1 := b.add(prefix+"/relu0", "relu", nn.Attrs{}, c0)
+	out1 := b.add(prefix+"/out1", "relu", nn.Attrs{}, c0)
 	out2 := b.separable(prefix+"/conv1", out1, size, cout, cout, 1)
-	s12 := b.add(prefix+"/add1", "add", nn.Attrs{}, out1, out2)
-	in3 := b.add(prefix+"/relu1", "relu", nn.Attrs{}, s12)
+	s12 := b.add(prefix+"/sum12", "add", nn.Attrs{}, out1, out2)
+	in3 := b.add(prefix+"/in3", "relu", nn.Attrs{}, s12)
 	out3 := b.separable(prefix+"/conv2", in3, size, cout, cout, 1)
-	s23 := b.add(prefix+"/add2a", "add", nn.Attrs{}, out2, out3)
-	s123 := b.add(prefix+"/add2", "add", nn.Attrs{}, out1, s23)
-	in4 := b.add(prefix+"/relu2", "relu", nn.Attrs{}, s123)
+	s23 := b.add(prefix+"/sum23", "add", nn.Attrs{}, out2, out3)
+	s123 := b.add(prefix+"/sum123", "add", nn.Attrs{}, out1, s23)
+	in4 := b.add(prefix+"/in4", "relu", nn.Attrs{}, s123)
 	out4 := b.separable(prefix+"/conv3", in4, size, cout, cout, 1)
-	s34 := b.add(prefix+"/add3a", "add", nn.Attrs{}, out3, out4)
-	s234 := b.add(prefix+"/add3b", "add", nn.Attrs{}, out2, s34)
-	s1234 := b.add(prefix+"/add3", "add", nn.Attrs{}, out1, s234)
+	s34 := b.add(prefix+"/sum34", "add", nn.Attrs{}, out3, out4)
+	s234 := b.add(prefix+"/sum234", "add", nn.Attrs{}, out2, s34)
+	s1234 := b.add(prefix+"/sum1234", "add", nn.Attrs{}, out1, s234)
 	return b.add(prefix+"/out", "relu", nn.Attrs{}, s1234)
 }
 

@@ -211,6 +211,22 @@ func TestFaceExpressionModelMatchesReference(t *testing.T) {
 			t.Errorf("%s: shape %v, want %v", name, g.Nodes[i].Shape, want)
 		}
 	}
+	var block []string
+	for _, n := range m.Graph.Nodes {
+		if strings.HasPrefix(n.Name, "dense1/") {
+			block = append(block, n.Name)
+		}
+	}
+	wantBlock := []string{"dense1/conv0/depthwise", "dense1/conv0", "dense1/out1",
+		"dense1/conv1/depthwise", "dense1/conv1", "dense1/sum12", "dense1/in3",
+		"dense1/conv2/depthwise", "dense1/conv2", "dense1/sum23", "dense1/sum123", "dense1/in4",
+		"dense1/conv3/depthwise", "dense1/conv3", "dense1/sum34", "dense1/sum234", "dense1/sum1234", "dense1/out"}
+	if !slices.Equal(block, wantBlock) {
+		t.Errorf("dense1 nodes %v, want %v", block, wantBlock)
+	}
+	if n := len(m.Graph.Nodes); n != 4*18-1+3 {
+		t.Errorf("%d nodes, want %d", n, 4*18-1+3)
+	}
 	def, err := g.DefaultLayer()
 	if err != nil || g.Nodes[def].Spec.Name != FaceExpressionDefaultLayer || m.Meta.DefaultLayer != FaceExpressionDefaultLayer {
 		t.Errorf("default layer %d (%v), meta %q; want %s", def, err, m.Meta.DefaultLayer, FaceExpressionDefaultLayer)
