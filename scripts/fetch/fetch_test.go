@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -143,6 +144,16 @@ func TestShippedModelIsReproducible(t *testing.T) {
 	if m.Meta.Provenance.SHA256 != hex.EncodeToString(binSum[:]) || m.Meta.Name != "face-expression" {
 		t.Errorf("shipped meta: name %q, provenance %+v", m.Meta.Name, m.Meta.Provenance)
 	}
+	card, err := os.ReadFile("../../models/cards/face-expression.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shippedSum := sha256.Sum256(shipped)
+	for _, want := range []string{hex.EncodeToString(shippedSum[:]), commas(len(shipped)) + " bytes", hex.EncodeToString(binSum[:])} {
+		if !strings.Contains(string(card), want) {
+			t.Errorf("models/cards/face-expression.md does not mention %q", want)
+		}
+	}
 	f, err := convertFaceExpression(man, bin, false)
 	if err != nil {
 		t.Fatal(err)
@@ -178,4 +189,13 @@ func TestSamplesAreReproducible(t *testing.T) {
 			t.Errorf("web/samples/%s differs from a fresh copy of %s", s.name, s.src)
 		}
 	}
+}
+
+// commas formats n with thousands separators (360112 → "360,112").
+func commas(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
