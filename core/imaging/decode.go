@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/draw"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
@@ -108,11 +109,19 @@ func decode(data []byte, maxPixels int64) (image.Image, string, error) {
 	if err != nil {
 		return nil, format, fmt.Errorf("imaging: decode %s (%d×%d): %w", format, cfg.Width, cfg.Height, err)
 	}
-	if b := img.Bounds(); b.Dx() != cfg.Width || b.Dy() != cfg.Height {
+	full := image.Rect(0, 0, cfg.Width, cfg.Height)
+	if b := img.Bounds(); b != full {
 		// The header check above bounded the allocation only if the decoder
-		// honours the header; refuse anything else.
-		return nil, format, fmt.Errorf("imaging: decode %s: header says %d×%d, decoded %d×%d",
-			format, cfg.Width, cfg.Height, b.Dx(), b.Dy())
+		// honours the header; refuse anything else, except a GIF whose first
+		// frame covers part of its logical screen, which is placed on a
+		// transparent screen-sized canvas as browsers show it.
+		if format != FormatGIF || !b.In(full) || b.Empty() {
+			return nil, format, fmt.Errorf("imaging: decode %s: header says %d×%d, decoded %v",
+				format, cfg.Width, cfg.Height, b)
+		}
+		canvas := image.NewNRGBA(full)
+		draw.Draw(canvas, b, img, b.Min, draw.Src)
+		img = canvas
 	}
 	img = toRGB(img, format)
 	if format == FormatJPEG {

@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"image"
 	"image/color"
+	"image/gif"
 	"image/jpeg"
 	"image/png"
 	"math"
@@ -331,3 +332,37 @@ func TestJPEGOrientationMalformed(t *testing.T) {
 }
 
 func crc32IEEE(b []byte) uint32 { return crc32.ChecksumIEEE(b) }
+
+// A GIF whose first frame covers part of the logical screen decodes to the
+// full screen with the frame in place and the rest transparent.
+func TestDecodeGIFPartialFrame(t *testing.T) {
+	frame := image.NewPaletted(image.Rect(2, 1, 5, 3), color.Palette{color.RGBA{255, 0, 0, 255}, color.RGBA{0, 0, 255, 255}})
+	for i := range frame.Pix {
+		frame.Pix[i] = uint8(i % 2)
+	}
+	var buf bytes.Buffer
+	err := gif.EncodeAll(&buf, &gif.GIF{Image: []*image.Paletted{frame}, Delay: []int{0},
+		Config: image.Config{ColorModel: frame.Palette, Width: 6, Height: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, format, err := Decode(buf.Bytes())
+	if err != nil || format != FormatGIF {
+		t.Fatalf("%q %v", format, err)
+	}
+	if img.Bounds() != image.Rect(0, 0, 6, 4) {
+		t.Fatalf("bounds %v", img.Bounds())
+	}
+	for y := range 4 {
+		for x := range 6 {
+			_, _, _, a := img.At(x, y).RGBA()
+			in := image.Pt(x, y).In(frame.Rect)
+			if in != (a == 0xffff) || !in && a != 0 {
+				t.Errorf("(%d,%d): alpha %#x, inside frame %v", x, y, a, in)
+			}
+			if in && rgbAt(img, x, y) != rgbAt(frame, x, y) {
+				t.Errorf("(%d,%d) = %v, want %v", x, y, rgbAt(img, x, y), rgbAt(frame, x, y))
+			}
+		}
+	}
+}
