@@ -73,11 +73,15 @@ function blocksUpTo(x, last, net) {
   return out;
 }
 
-function gradCAM(normalized, layer, cls, net) {
+function blockIndex(layer) {
   const li = BLOCKS.indexOf(layer.replace(/\/out$/, ''));
   if (li < 0 || !layer.endsWith('/out')) throw new Error(`unknown layer ${layer}`);
+  return li;
+}
+
+// gradCAM explains class cls at the output A (1×h×w×C) of block li.
+function gradCAM(A, li, cls, net) {
   return tf.tidy(() => {
-    const A = blocksUpTo(normalized, li, net); // 1×h×w×C
     const f = (a) => fromBlock(a, li + 1, net).slice([0, cls], [1, 1]).sum();
     const g = tf.grad(f)(A);
     const [, h, w, c] = A.shape;
@@ -139,8 +143,11 @@ async function main() {
   job.cases.forEach((c, i) => {
     const r = out.cases[i];
     for (const layer of c.layers || []) {
+      const li = blockIndex(layer);
+      const A = tf.tidy(() => blocksUpTo(inputs[i], li, net));
       r.cams[layer] = {};
-      for (const k of c.classes || []) r.cams[layer][k] = gradCAM(inputs[i], layer, k, net);
+      for (const k of c.classes || []) r.cams[layer][k] = gradCAM(A, li, k, net);
+      A.dispose();
     }
   });
   tf.dispose(inputs);
