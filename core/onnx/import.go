@@ -450,7 +450,10 @@ func (im *importer) nodeOf(e *entry, base string) (string, error) {
 	if err := t.CheckFinite(); err != nil {
 		return "", fmt.Errorf("constant %q: %w", base, err)
 	}
-	name := im.fresh(base)
+	name := base
+	if im.names[base] || base == "" || im.env[base] != e && im.taken(base) {
+		name = im.fresh(base)
+	}
 	if _, err := im.emit(name, "const", nil, nn.Attrs{}, map[string]*tensor.Tensor{"value": t}, e.c.Shape, false); err != nil {
 		return "", err
 	}
