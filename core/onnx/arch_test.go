@@ -22,7 +22,7 @@ import (
 // by scripts/onnxtest/run_ort.js; both outputs are cached under the user
 // cache directory, keyed by the scripts' hash.
 
-var archNames = []string{"resnet18", "mobilenet_v2", "squeezenet1_1", "densenet_small", "efficientnet_b0", "shapechain",
+var archNames = []string{"resnet18", "mobilenet_v2", "squeezenet1_1", "densenet_small", "efficientnet_b0", "shapechain", "shufflenet_v2",
 	// micro models written with onnx.helper (no torch reference, no layers)
 	"softmax_opset11", "attrs_opset9", "inputs_opset18", "windows_opset11", "shuffle_opset13", "qdq_weights_opset13"}
 

@@ -62,6 +62,7 @@ func init() {
 		"Size":               opSize,
 		"Gather":             opGather,
 		"Slice":              opSlice,
+		"Split":              opSplit,
 		"Cast":               opCast,
 		"ConstantOfShape":    opConstantOfShape,
 		"QuantizeLinear":     opQuantize,
@@ -70,7 +71,8 @@ func init() {
 }
 
 // SupportedOps lists the ONNX ops the importer maps (some only on
-// constants: Shape, Size, Gather, Slice, Cast, ConstantOfShape).
+// constants: Shape, Size, Cast, ConstantOfShape; Gather, Slice and Split
+// of computed tensors become crops, i.e. pads with negative pads).
 func SupportedOps() []string {
 	var s []string
 	for k := range handlers {
@@ -1672,6 +1674,103 @@ func opSlice(c *call) ([]*entry, error) {
 		return nil, err
 	}
 	return c.emit("pad", []string{n}, nn.Attrs{Pads: pads}, nil, count, data.batch && pads[0] == 0 && pads[r] == 0)
+}
+
+// opSplit maps Split: each output is a crop (a pad with negative pads) of
+// the input along axis, named after that output.
+func opSplit(c *call) ([]*entry, error) {
+	x, err := c.need(0, "input")
+	if err != nil {
+		return nil, err
+	}
+	axis, err := c.n.attrInt("axis", 0)
+	if err != nil {
+		return nil, err
+	}
+	a, err := normAxis(axis, len(x.shape))
+	if err != nil {
+		return nil, err
+	}
+	l := x.shape[a]
+	var sizes []int
+	if c.im.opset < 13 {
+		if sizes, _, err = c.n.attrInts("split"); err != nil {
+			return nil, err
+		}
+	} else if v, err := c.constArg(1, "split"); err != nil {
+		return nil, err
+	} else if v != nil {
+		iv, err := v.Ints()
+		if err != nil {
+			return nil, err
+		}
+		if sizes, err = ints64(iv, "split"); err != nil {
+			return nil, err
+		}
+	}
+	outs := len(c.n.Outputs)
+	if sizes == nil {
+		parts := outs
+		if c.im.opset >= 18 {
+			if parts, err = c.n.attrInt("num_outputs", outs); err != nil {
+				return nil, err
+			}
+		}
+		if parts != outs || parts < 1 {
+			return nil, fmt.Errorf("num_outputs %d for %d outputs", parts, outs)
+		}
+		// Equal parts; from opset 18 the last one may be smaller.
+		size := (l + parts - 1) / parts
+		if c.im.opset < 18 {
+			if l%parts != 0 {
+				return nil, fmt.Errorf("axis %d of %v does not split into %d equal parts", a, x.shape, parts)
+			}
+			size = l / parts
+		}
+		for i := 0; i < parts; i++ {
+			sizes = append(sizes, min(size, l-i*size))
+		}
+	}
+	if len(sizes) != outs {
+		return nil, fmt.Errorf("split %v for %d outputs", sizes, outs)
+	}
+	total := 0
+	for _, s := range sizes {
+		if s < 1 {
+			return nil, fmt.Errorf("split %v has an empty part (CamLens tensors have no zero dimensions)", sizes)
+		}
+		total += s
+	}
+	if total != l {
+		return nil, fmt.Errorf("split %v does not add up to dimension %d of %v", sizes, a, x.shape)
+	}
+	res := make([]*entry, outs)
+	begin := 0
+	for i, s := range sizes {
+		name := c.n.Outputs[i]
+		if name == "" || c.im.used[name] == 0 {
+			begin += s
+			continue
+		}
+		if x.c != nil {
+			starts, ends, axes := []int{begin}, []int{begin + s}, []int{a}
+			v, err := sliceConst(x.c, starts, ends, axes, nil)
+			if err != nil {
+				return nil, err
+			}
+			res[i] = &entry{c: v, shape: v.Shape}
+		} else {
+			xNode, err := c.node(0)
+			if err != nil {
+				return nil, err
+			}
+			if res[i], err = c.crop(x, xNode, a, begin, s, name, x.batch && a != 0); err != nil {
+				return nil, err
+			}
+		}
+		begin += s
+	}
+	return res, nil
 }
 
 func opCast(c *call) ([]*entry, error) {

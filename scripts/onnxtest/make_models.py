@@ -59,6 +59,8 @@ def build(name):
         return tv.DenseNet(growth_rate=12, block_config=(2, 2, 2), num_init_features=24, bn_size=2, num_classes=10)
     if name == "efficientnet_b0":
         return tv.efficientnet_b0(num_classes=10)
+    if name == "shufflenet_v2":
+        return tv.shufflenet_v2_x0_5(num_classes=10)
     if name == "shapechain":
         return ShapeChainNet()
     raise ValueError(name)
@@ -73,6 +75,7 @@ MODELS = [
     ("densenet_small", 64, 13, True, False, ["features.denseblock2", "features.transition2"]),
     ("efficientnet_b0", 64, 13, False, False, ["features.5", "features.8"]),
     ("shapechain", 32, 13, True, True, ["act1", "act2"]),
+    ("shufflenet_v2", 64, 11, False, False, ["stage3", "conv5"]),
 ]
 
 
