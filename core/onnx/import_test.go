@@ -310,6 +310,29 @@ func TestImportErrors(t *testing.T) {
 		inputs:  []pb{valueInfoPB("x", dtFloat, 1, 3)},
 		outputs: []pb{valueInfoPB("y", dtFloat, 1, 3)},
 	})
+	var emptyTensorAttr pb
+	emptyTensorAttr = emptyTensorAttr.str(1, "value").varint(20, atTensor)
+	constNoTensor := modelPB(13, graphSpec{
+		nodes: []pb{
+			nodePB("Constant", nil, []string{"k"}, emptyTensorAttr),
+			nodePB("Add", []string{"x", "k"}, []string{"y"}),
+		},
+		inputs:  []pb{valueInfoPB("x", dtFloat, 1, 3)},
+		outputs: []pb{valueInfoPB("y", dtFloat, 1, 3)},
+	})
+	// [4096,1] + [1,4096] of constants would fold to 16M elements.
+	col, row := make([]float32, 4096), make([]float32, 4096)
+	bomb := modelPB(13, graphSpec{
+		nodes: []pb{
+			nodePB("Add", []string{"c", "r"}, []string{"k"}),
+			nodePB("Add", []string{"x", "k"}, []string{"y"}),
+		},
+		inits:   []pb{floatTensor("c", []int64{4096, 1}, col), floatTensor("r", []int64{1, 4096}, row)},
+		inputs:  []pb{valueInfoPB("x", dtFloat, 1, 3)},
+		outputs: []pb{valueInfoPB("y", dtFloat, 1, 3)},
+	})
+	constLim := Limits(DefaultLimits)
+	constLim.MaxConstElems = 1 << 20
 	small := Limits(DefaultLimits)
 	small.MaxNodes = 3
 	tiny := Limits(DefaultLimits)
@@ -335,6 +358,8 @@ func TestImportErrors(t *testing.T) {
 		{"integer input", intInput, nil, []string{"INT64", "want a FLOAT tensor"}},
 		{"conv weights from the input", dynWeights, nil, []string{"must be a constant", "Conv"}},
 		{"node limit", good, &small, []string{"more than 3 nodes"}},
+		{"constant without tensor", constNoTensor, nil, []string{"Constant", "has no tensor"}},
+		{"broadcast bomb", bomb, &constLim, []string{"more than 1048576 elements"}},
 		{"file size limit", good, &tiny, []string{"limit 100"}},
 		{"not protobuf", []byte("this is not an ONNX file at all"), nil, []string{"onnx:"}},
 		{"empty", nil, nil, []string{"no graph"}},

@@ -131,6 +131,23 @@ func (c *call) helper(suffix, op string, inputs []string, attrs nn.Attrs, params
 	return c.im.emit(c.im.fresh(c.out()+"#"+suffix), op, inputs, attrs, params, shape, batch)
 }
 
+// constSize refuses to fold when a result could exceed the constant limit:
+// the product of the element counts of shapes bounds it.
+func (c *call) constSize(shapes ...[]int) error {
+	total := 1
+	for _, s := range shapes {
+		n, err := tensor.NumElements(s)
+		if err != nil {
+			return err
+		}
+		if n > 0 && total > c.im.lim.MaxConstElems/n {
+			return fmt.Errorf("folding would make a constant of more than %d elements", c.im.lim.MaxConstElems)
+		}
+		total *= n
+	}
+	return nil
+}
+
 func allConst(in []*entry) bool {
 	for _, e := range in {
 		if e != nil && e.c == nil {
@@ -325,6 +342,11 @@ func elementwise(op string) handler {
 			return nil, errors.New("legacy broadcast attribute (opset < 7) is not supported")
 		}
 		if a.c != nil && b.c != nil {
+			if shape, err := broadcastShape(a.c.Shape, b.c.Shape); err != nil {
+				return nil, err
+			} else if err := c.constSize(shape); err != nil {
+				return nil, err
+			}
 			v, err := binaryConst(op, a.c, b.c)
 			if err != nil {
 				return nil, err
@@ -1498,6 +1520,10 @@ func opGather(c *call) ([]*entry, error) {
 		return nil, err
 	}
 	if data.c != nil {
+		// The result has at most len(data)·len(indices) elements.
+		if err := c.constSize(data.c.Shape, iv.Shape); err != nil {
+			return nil, err
+		}
 		v, err := gatherConst(data.c, iv, axis)
 		if err != nil {
 			return nil, err

@@ -119,6 +119,9 @@ var errExternal = errors.New("external data is not supported: re-export the mode
 // toValue converts a TensorProto into a value after checking its size
 // against its data.
 func toValue(t *tensorProto) (*value, error) {
+	if t == nil {
+		return nil, errors.New("tensor attribute has no tensor")
+	}
 	if t.External {
 		loc := ""
 		if t.Location != "" {
