@@ -11,7 +11,7 @@ import (
 // Meta.Preprocess says (imaging.ToTensor; an empty crop means the whole
 // image) and starts a session on it. Cost: the preprocessing and one
 // forward pass.
-func (m *Model) SessionFromImage(img image.Image, crop image.Rectangle) (*Session, error) {
+func (m *Model) SessionFromImage(img image.Image, crop image.Rectangle, opts ...SessionOption) (*Session, error) {
 	if img == nil {
 		return nil, fmt.Errorf("cam: nil image")
 	}
@@ -19,5 +19,5 @@ func (m *Model) SessionFromImage(img image.Image, crop image.Rectangle) (*Sessio
 	if err != nil {
 		return nil, fmt.Errorf("cam: preprocess: %w", err)
 	}
-	return m.NewSession(x)
+	return m.NewSession(x, opts...)
 }

@@ -103,7 +103,7 @@ type Prediction struct {
 // NewSession runs the forward pass on x (1×C×H×W, or C×H×W, already
 // preprocessed) and keeps every activation. Cost: one forward pass; it is
 // the only forward pass of this input the session ever runs.
-func (m *Model) NewSession(x *tensor.Tensor) (*Session, error) {
+func (m *Model) NewSession(x *tensor.Tensor, opts ...SessionOption) (*Session, error) {
 	if x == nil {
 		return nil, errors.New("cam: nil input tensor")
 	}
@@ -120,6 +120,9 @@ func (m *Model) NewSession(x *tensor.Tensor) (*Session, error) {
 		return nil, fmt.Errorf("cam: input: %w", err)
 	}
 	s := &Session{model: m, input: in, outs: map[outKey]*tensor.Tensor{}}
+	for _, o := range opts {
+		o(s)
+	}
 	t0 := time.Now()
 	if s.act, err = m.graph.Forward(&s.nctx, in); err != nil {
 		return nil, fmt.Errorf("cam: forward pass: %w", err)
