@@ -19,6 +19,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -561,24 +562,28 @@ func diff(path string, x, y any) string {
 	return ""
 }
 
-// measure logs the warm latency of /api/explain and the CPU time workerd
-// spends per request (wall-clock numbers; nothing is asserted on them).
+// measure logs the warm latency of the routes and the CPU time workerd
+// and wrangler spend per request (nothing is asserted on time). A static
+// asset, served by workerd without Go, is the baseline: the difference is
+// what the Go Worker costs.
 func measure(t *testing.T, w *worker, path, ctype string, img []byte) {
 	const n = 8
-	health := func() { w.do("GET", "/healthz", "", nil) }
-	explain := func() {
-		if r := w.do("POST", path, ctype, img); r.status != 200 {
+	ok := func(r reply) {
+		if r.status != 200 {
 			t.Fatalf("status %d: %s", r.status, r.body)
 		}
 	}
+	pngPath := strings.Replace(path, "format=json", "format=png", 1)
 	for _, c := range []struct {
 		name string
 		f    func()
-	}{{"/healthz", health}, {"/api/explain", explain}, {"/api/explain png", func() {
-		if r := w.do("POST", strings.Replace(path, "format=json", "format=png", 1), ctype, img); r.status != 200 {
-			t.Fatalf("status %d: %s", r.status, r.body)
-		}
-	}}} {
+	}{
+		{"static asset", func() { ok(w.do("GET", "/hello.txt", "", nil)) }},
+		{"/healthz", func() { ok(w.do("GET", "/healthz", "", nil)) }},
+		{"/api/models", func() { ok(w.do("GET", "/api/models", "", nil)) }},
+		{"/api/explain json", func() { ok(w.do("POST", path, ctype, img)) }},
+		{"/api/explain png", func() { ok(w.do("POST", pngPath, ctype, img)) }},
+	} {
 		c.f() // warm up
 		cpu0, err := w.dev.CPUTime()
 		if err != nil {
@@ -592,9 +597,27 @@ func measure(t *testing.T, w *worker, path, ctype string, img []byte) {
 		}
 		cpu1, _ := w.dev.CPUTime()
 		sort.Float64s(durs)
-		t.Logf("warm %-17s latency over %d requests: median %.1f ms, min %.1f, max %.1f; wrangler+workerd CPU %.1f ms/request",
-			c.name, n, durs[n/2], durs[0], durs[n-1], ms(cpu1-cpu0)/n)
+		t.Logf("warm %-17s latency over %d requests: median %6.1f ms (min %6.1f, max %6.1f); CPU per request: workerd %6.1f ms, wrangler (node) %5.1f ms",
+			c.name, n, durs[n/2], durs[0], durs[n-1], ms(cpu1["workerd"]-cpu0["workerd"])/n, ms(cpu1["node"]-cpu0["node"])/n)
 	}
 	r := w.do("POST", path, ctype, img)
 	t.Logf("Server-Timing of a warm /api/explain (inside Go, ms): %s", r.header.Get("Server-Timing"))
+	// The same requests served natively (amd64, this process), for scale.
+	for _, c := range []struct{ name, path string }{{"json", path}, {"png", pngPath}} {
+		w.nativeDo("POST", c.path, ctype, img)
+		c0 := processCPU()
+		for range n {
+			if r := w.nativeDo("POST", c.path, ctype, img); r.status != 200 {
+				t.Fatalf("native: status %d: %s", r.status, r.body)
+			}
+		}
+		t.Logf("native handler /api/explain %s: %.1f ms CPU per request (model cached)", c.name, ms(processCPU()-c0)/n)
+	}
+}
+
+// processCPU is this process's user+system CPU time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -301,7 +301,10 @@ func StartDev(ctx context.Context, o DevOptions) (*Dev, error) {
 		"--show-interactive-dev-session=false", "--log-level", "log")
 	d.cmd.Dir = filepath.Dir(o.Config)
 	d.cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
-		"WRANGLER_SEND_METRICS=false", "WRANGLER_SEND_ERROR_REPORTS=false", "CI=true", "NO_COLOR=1", "FORCE_COLOR=0")
+		"WRANGLER_SEND_METRICS=false", "WRANGLER_SEND_ERROR_REPORTS=false", "CI=true", "NO_COLOR=1", "FORCE_COLOR=0",
+		// Offline: use miniflare's placeholder Request.cf instead of
+		// downloading one.
+		"CLOUDFLARE_CF_FETCH_ENABLED=false")
 	var out io.Writer = d.tail
 	if o.Output != nil {
 		out = io.MultiWriter(d.tail, o.Output)
@@ -373,17 +376,17 @@ func (d *Dev) removeHome() {
 }
 
 // CPUTime is the CPU time (user + system) used so far by the processes of
-// wrangler's process group that are still running — wrangler itself and
-// workerd, which runs the Worker. Linux only (it reads /proc).
-func (d *Dev) CPUTime() (time.Duration, error) {
+// wrangler's process group that are still running, by command name:
+// "workerd" (which runs the Worker and serves the assets) and "node"
+// (wrangler, which proxies the requests). Linux only (it reads /proc).
+func (d *Dev) CPUTime() (map[string]time.Duration, error) {
 	pgid := d.cmd.Process.Pid
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
-		return 0, fmt.Errorf("edgedev: %w", err)
+		return nil, fmt.Errorf("edgedev: %w", err)
 	}
 	const hz = 100 // USER_HZ on Linux
-	var ticks int64
-	found := false
+	out := map[string]time.Duration{}
 	for _, e := range ents {
 		if _, err := strconv.Atoi(e.Name()); err != nil {
 			continue
@@ -392,25 +395,25 @@ func (d *Dev) CPUTime() (time.Duration, error) {
 		if err != nil {
 			continue
 		}
-		// Fields after the command name, which is in parentheses.
-		i := bytes.LastIndexByte(data, ')')
-		if i < 0 {
+		// pid (comm) state ppid pgrp ... utime stime: comm may hold spaces.
+		i, j := bytes.IndexByte(data, '('), bytes.LastIndexByte(data, ')')
+		if i < 0 || j < i {
 			continue
 		}
-		f := strings.Fields(string(data[i+1:]))
+		comm := string(data[i+1 : j])
+		f := strings.Fields(string(data[j+1:]))
 		// f[0] is field 3 (state); pgrp is field 5, utime 14, stime 15.
 		if len(f) < 13 || f[2] != strconv.Itoa(pgid) {
 			continue
 		}
 		u, _ := strconv.ParseInt(f[11], 10, 64)
 		s, _ := strconv.ParseInt(f[12], 10, 64)
-		ticks += u + s
-		found = true
+		out[comm] += time.Duration(u+s) * time.Second / hz
 	}
-	if !found {
-		return 0, fmt.Errorf("edgedev: no process of group %d in /proc", pgid)
+	if len(out) == 0 {
+		return nil, fmt.Errorf("edgedev: no process of group %d in /proc", pgid)
 	}
-	return time.Duration(ticks) * time.Second / hz, nil
+	return out, nil
 }
 
 // tailBuffer keeps the last max bytes written to it.
