@@ -35,7 +35,8 @@
 //
 // Every error is JSON, {"status": 400, "code": "bad_crop", "error":
 // "..."}, with a status that says what went wrong: 400 (bad query or
-// body), 404 (unknown route or model), 405 (wrong method), 413 (body or
+// body, including an unknown ?model=), 404 (unknown route, or
+// /api/models/{id} of an unknown model), 405 (wrong method), 413 (body or
 // image too large), 415 (content type or image format), 500 (a model that
 // does not load, or a panic, which is recovered). Limits are checked
 // before work is done: the body size while reading, the image's pixel
