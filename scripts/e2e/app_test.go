@@ -1,0 +1,531 @@
+package e2e
+
+import (
+	"context"
+	b64 "encoding/base64"
+	"encoding/json"
+	"fmt"
+	"image"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/camlens/camlens/core/cam"
+	"github.com/camlens/camlens/core/imaging"
+	"github.com/camlens/camlens/core/modelfile"
+	"github.com/camlens/camlens/core/onnx"
+	"github.com/camlens/camlens/scripts/build"
+)
+
+const loadTimeout = 120 * time.Second
+
+type sampleInfo struct {
+	File     string `json:"file"`
+	Title    string `json:"title"`
+	Model    string `json:"model"`
+	Crop     []int  `json:"crop"`
+	Expected string `json:"expected"`
+}
+
+func samplesFor(t *testing.T, model string) []sampleInfo {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(env.dist, "web", "samples", "samples.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct{ Samples []sampleInfo }
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatal(err)
+	}
+	var out []sampleInfo
+	for _, x := range s.Samples {
+		if x.Model == model {
+			out = append(out, x)
+		}
+	}
+	if len(out) < 2 {
+		t.Fatalf("samples.json lists %d samples for %s; the tests need 2", len(out), model)
+	}
+	return out
+}
+
+func defaultModel(t *testing.T) build.CatalogEntry {
+	t.Helper()
+	for _, e := range env.report.Catalog {
+		if e.Default {
+			return e
+		}
+	}
+	if len(env.report.Catalog) == 0 {
+		t.Fatal("the catalog is empty: models/catalog.json must list the default model")
+	}
+	return env.report.Catalog[0]
+}
+
+// result is what window.camlens returns, with the map as a plain array.
+type result struct {
+	Method      string    `json:"method"`
+	Class       int       `json:"class"`
+	Label       string    `json:"label"`
+	Width       int       `json:"width"`
+	Height      int       `json:"height"`
+	Map         []float32 `json:"map"`
+	Peak        []int     `json:"peak"`
+	Predictions []struct {
+		Class int     `json:"class"`
+		Label string  `json:"label"`
+		Prob  float64 `json:"prob"`
+	} `json:"predictions"`
+}
+
+const resultJS = `(r) => r && Object.assign({}, r, {map: Array.from(r.map)})`
+
+func lastResult(p *page) result {
+	p.t.Helper()
+	return eval[result](p, `(`+resultJS+`)(camlens.last())`)
+}
+
+// reference computes explanations natively with the core for the same
+// model, image file and crop as the page: what scripts/explain computes.
+type reference struct {
+	sess *cam.Session
+}
+
+func newReference(t *testing.T, model *modelfile.Model, imageFile string, crop []int) *reference {
+	t.Helper()
+	cm, err := cam.NewModel(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(imageFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _, err := imaging.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r image.Rectangle
+	if crop != nil {
+		r = image.Rect(crop[0], crop[1], crop[0]+crop[2], crop[1]+crop[3])
+	}
+	x, err := imaging.ToTensor(img, r, model.Meta.Preprocess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := cm.NewSession(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &reference{sess}
+}
+
+func defaultReference(t *testing.T, smp sampleInfo, crop []int) *reference {
+	t.Helper()
+	entry := defaultModel(t)
+	m, err := modelfile.Load(filepath.Join(env.dist, "models", entry.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newReference(t, m, filepath.Join(env.dist, "web", "samples", smp.File), crop)
+}
+
+// check compares a browser result with the core's, to 1e-5.
+func (ref *reference) check(t *testing.T, got result, method string, class int) {
+	t.Helper()
+	want, err := ref.sess.Explain(context.Background(), cam.Request{Method: method, Class: class})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Method != want.Method || got.Class != want.Class || got.Width != want.W || got.Height != want.H || len(got.Map) != len(want.Map) {
+		t.Fatalf("%s: the browser explained %s class %d %d×%d (%d values), the core %s class %d %d×%d",
+			method, got.Method, got.Class, got.Width, got.Height, len(got.Map), want.Method, want.Class, want.W, want.H)
+	}
+	maxDiff := 0.0
+	for i := range got.Map {
+		maxDiff = math.Max(maxDiff, math.Abs(float64(got.Map[i])-float64(want.Map[i])))
+	}
+	t.Logf("%s class %d (%s): max |browser − core| = %.3g over %d×%d", method, want.Class, want.Label, maxDiff, want.W, want.H)
+	if maxDiff > 1e-5 {
+		t.Errorf("%s: the browser's map differs from the core's by %g (> 1e-5)", method, maxDiff)
+	}
+	top := ref.sess.Predictions(1)[0]
+	if len(got.Predictions) == 0 || got.Predictions[0].Class != top.Class || math.Abs(got.Predictions[0].Prob-float64(top.Prob)) > 1e-5 {
+		t.Errorf("top prediction %+v, the core has %+v", got.Predictions, top)
+	}
+}
+
+func (p *page) open(path string) {
+	p.t.Helper()
+	p.run(chromedp.Navigate(env.origin + "/" + path))
+}
+
+// shown waits until the page shows an explanation newer than after and
+// is idle; it returns the new sequence number.
+func (p *page) shown(after int) int {
+	p.t.Helper()
+	p.wait(fmt.Sprintf(`document.body.dataset.ready === "1" && Number(document.body.dataset.shown || 0) > %d && document.body.dataset.busy === "0"`, after), loadTimeout)
+	return eval[int](p, `Number(document.body.dataset.shown)`)
+}
+
+func (p *page) seq() int { return eval[int](p, `Number(document.body.dataset.shown || 0)`) }
+
+// change sets a control's value and fires its change event, as a user does.
+func (p *page) change(id, value string) {
+	p.t.Helper()
+	got := eval[string](p, fmt.Sprintf(`(() => { const e = document.getElementById(%q); e.value = %q; e.dispatchEvent(new Event("change")); return e.value; })()`, id, value))
+	if got != value {
+		p.t.Fatalf("#%s does not offer %q", id, value)
+	}
+}
+
+func (p *page) click(css string) {
+	p.t.Helper()
+	p.run(chromedp.Click(chromedp.CSS(css)))
+}
+
+func (p *page) text(css string) string {
+	p.t.Helper()
+	return eval[string](p, fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || ""`, css))
+}
+
+func (p *page) noError() {
+	p.t.Helper()
+	if e := eval[string](p, `document.body.dataset.error || ""`); e != "" {
+		p.t.Fatalf("the page shows an error: %s", e)
+	}
+}
+
+// TestApp drives the full page (index.html) through its main states in one
+// tab: each step starts from where the previous one left.
+func TestApp(t *testing.T) {
+	p := newPage(t)
+	p.viewport(1280, 900, false)
+	entry := defaultModel(t)
+	smps := samplesFor(t, entry.ID)
+	t0 := time.Now()
+	p.open("index.html")
+	seq := p.shown(0)
+	t.Logf("first explanation shown %.1f s after navigation", time.Since(t0).Seconds())
+	coldLoad(t, p)
+
+	t.Run("sample", func(t *testing.T) {
+		p.t = t
+		top := p.text("#preds .pred .label")
+		t.Logf("sample %s: top class %q (samples.json: %q)", smps[0].File, top, smps[0].Expected)
+		if top != smps[0].Expected {
+			t.Errorf("top class %q, samples.json expects %q", top, smps[0].Expected)
+		}
+		if h := eval[string](p, `location.hash`); !strings.Contains(h, "sample="+smps[0].File) || !strings.Contains(h, "method=gradcam") {
+			t.Errorf("hash %q does not record the sample and method", h)
+		}
+		p.screenshot("desktop-sample")
+		ref := defaultReference(t, smps[0], smps[0].Crop)
+		ref.check(t, lastResult(p), "gradcam", -1)
+		for _, tc := range []struct {
+			method string
+			class  int
+		}{{"gradcam++", -1}, {"layercam", 1}, {"eigencam", -1}, {"guided-gradcam", -1}} {
+			got := eval[result](p, fmt.Sprintf(`camlens.explain({method: %q, class: %d}).then(%s)`, tc.method, tc.class, resultJS))
+			ref.check(t, got, tc.method, tc.class)
+		}
+		p.screenshot("desktop-guided-gradcam")
+		eval[result](p, `camlens.explain({method: "gradcam", class: -1}).then(`+resultJS+`)`)
+		seq = p.seq()
+	})
+
+	t.Run("hover", func(t *testing.T) {
+		p.t = t
+		box := eval[[]float64](p, `(() => { const r = document.getElementById("view").getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })()`)
+		x, y := box[0]+box[2]*0.37, box[1]+box[3]*0.61
+		p.run(chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x, y), chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x+1, y+1))
+		p.wait(`document.getElementById("readout").textContent.startsWith("Map value")`, 30*time.Second)
+		text := p.text("#readout")
+		var v float64
+		var mx, my int
+		if _, err := fmt.Sscanf(text, "Map value %f at (%d, %d)", &v, &mx, &my); err != nil {
+			t.Fatalf("read-out %q: %v", text, err)
+		}
+		r := lastResult(p)
+		want := float64(r.Map[my*r.Width+mx])
+		t.Logf("hover at %.0f%%, %.0f%% of the view: map(%d, %d) = %.3f", 37.0, 61.0, mx, my, v)
+		if math.Abs(v-want) > 0.0005+1e-9 {
+			t.Errorf("read-out %q, the map has %.4f there", text, want)
+		}
+		p.run(chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 5, 5))
+	})
+
+	t.Run("switch class and method", func(t *testing.T) {
+		p.t = t
+		second := eval[string](p, `document.querySelectorAll("#preds .pred .label")[1].textContent`)
+		p.click("#preds li:nth-child(2) button")
+		seq = p.shown(seq)
+		if c := p.text("#captions"); !strings.Contains(c, second) {
+			t.Errorf("caption %q after clicking %q", c, second)
+		}
+		if pressed := eval[string](p, `document.querySelector("#preds li:nth-child(2) button").getAttribute("aria-pressed")`); pressed != "true" {
+			t.Errorf("the clicked class is not marked pressed")
+		}
+		r := lastResult(p)
+		if r.Label != second {
+			t.Fatalf("explained %q, want %q", r.Label, second)
+		}
+		ref := defaultReference(t, smps[0], smps[0].Crop)
+		ref.check(t, r, "gradcam", r.Class)
+		p.change("method", "hirescam")
+		seq = p.shown(seq)
+		if c := p.text("#captions"); !strings.Contains(c, "HiResCAM") || !strings.Contains(c, second) {
+			t.Errorf("caption %q after switching to HiResCAM", c)
+		}
+		ref.check(t, lastResult(p), "hirescam", r.Class)
+		if h := eval[string](p, `location.hash`); !strings.Contains(h, "method=hirescam") || !strings.Contains(h, "class="+second) {
+			t.Errorf("hash %q does not follow", h)
+		}
+		p.screenshot("desktop-hirescam-second-class")
+		p.click("#preds li:nth-child(1) button")
+		seq = p.shown(seq)
+		p.change("method", "gradcam")
+		seq = p.shown(seq)
+	})
+
+	t.Run("compare", func(t *testing.T) {
+		p.t = t
+		p.change("compare", "method")
+		seq = p.shown(seq)
+		if n := eval[int](p, `document.querySelectorAll("#captions span").length`); n != 2 {
+			t.Errorf("%d captions in compare mode, want 2", n)
+		}
+		p.screenshot("desktop-compare-methods")
+		p.change("compare", "guided")
+		seq = p.shown(seq)
+		if c := p.text("#captions"); !strings.Contains(c, "Guided Grad-CAM") {
+			t.Errorf("captions %q", c)
+		}
+		p.screenshot("desktop-compare-guided")
+		p.change("compare", "class")
+		seq = p.shown(seq)
+		p.change("compare", "")
+		seq = p.shown(seq)
+	})
+
+	t.Run("style", func(t *testing.T) {
+		p.t = t
+		p.change("colormap", "turbo")
+		eval[string](p, `(() => { const e = document.getElementById("opacity"); e.value = "0.8"; e.dispatchEvent(new Event("input")); return e.value; })()`)
+		p.wait(`location.hash.includes("colormap=turbo") && location.hash.includes("opacity=0.8")`, 10*time.Second)
+		if s := p.seq(); s != seq {
+			t.Errorf("a style change recomputed the explanation (seq %d → %d)", seq, s)
+		}
+		time.Sleep(300 * time.Millisecond) // let the view draw the new style
+		p.screenshot("desktop-turbo-opacity")
+		p.change("colormap", "jet")
+		eval[string](p, `(() => { const e = document.getElementById("opacity"); e.value = "0.5"; e.dispatchEvent(new Event("input")); return e.value; })()`)
+	})
+
+	t.Run("link state", func(t *testing.T) {
+		p.t = t
+		label := smps[1].Expected
+		hash := fmt.Sprintf("#model=%s&sample=%s&method=layercam&class=%s&opacity=0.3&colormap=viridis", entry.ID, smps[1].File, label)
+		eval[string](p, `location.hash = `+jsString(hash))
+		seq = p.shown(seq)
+		r := lastResult(p)
+		if r.Method != "layercam" || r.Label != label {
+			t.Errorf("the link gave %s / %s, want layercam / %s", r.Method, r.Label, label)
+		}
+		for id, want := range map[string]string{"method": "layercam", "colormap": "viridis", "opacity": "0.3"} {
+			if v := eval[string](p, fmt.Sprintf(`document.getElementById(%q).value`, id)); v != want {
+				t.Errorf("#%s = %q, want %q", id, v, want)
+			}
+		}
+		ref := defaultReference(t, smps[1], smps[1].Crop)
+		ref.check(t, r, "layercam", r.Class)
+		p.screenshot("desktop-link-layercam-viridis")
+	})
+
+	t.Run("keyboard crop", func(t *testing.T) {
+		p.t = t
+		before := eval[string](p, `new URLSearchParams(location.hash.slice(1)).get("crop")`)
+		p.run(chromedp.Focus(chromedp.CSS("#cropbox")), chromedp.KeyEvent(kb.ArrowLeft))
+		seq = p.shown(seq)
+		after := eval[string](p, `new URLSearchParams(location.hash.slice(1)).get("crop")`)
+		var b, a [4]int
+		fmt.Sscanf(before, "%d,%d,%d,%d", &b[0], &b[1], &b[2], &b[3])
+		fmt.Sscanf(after, "%d,%d,%d,%d", &a[0], &a[1], &a[2], &a[3])
+		if !(a[0] < b[0] && a[1] == b[1] && a[2] == b[2]) {
+			t.Errorf("ArrowLeft moved the crop from %s to %s", before, after)
+		}
+		ref := defaultReference(t, smps[1], a[:])
+		r := lastResult(p)
+		ref.check(t, r, r.Method, r.Class)
+	})
+
+	t.Run("cancel slow method", func(t *testing.T) {
+		p.t = t
+		// Start Score-CAM and press Cancel as soon as it shows.
+		ok := eval[bool](p, `(async () => {
+			const m = document.getElementById("method");
+			m.value = "scorecam";
+			m.dispatchEvent(new Event("change"));
+			const cancel = document.getElementById("cancel");
+			for (let i = 0; i < 100 && cancel.hidden; i++) await new Promise((r) => setTimeout(r, 0));
+			if (cancel.hidden) return false;
+			cancel.click();
+			return true;
+		})()`)
+		if !ok {
+			t.Fatal("Score-CAM showed no Cancel button")
+		}
+		p.wait(`document.getElementById("status").textContent === "Cancelled." && document.body.dataset.busy === "0"`, 60*time.Second)
+		p.noError()
+		p.change("method", "gradcam")
+		seq = p.shown(seq)
+		p.noError()
+	})
+
+	t.Run("webcam", func(t *testing.T) {
+		p.t = t
+		p.click("#webcam")
+		p.click("#webcam-allow")
+		p.wait(`document.getElementById("webcam-video").readyState >= 2`, 30*time.Second)
+		p.click("#webcam-capture")
+		seq = p.shown(seq)
+		p.noError()
+		if live := eval[bool](p, `!document.getElementById("webcam-panel").hidden`); live {
+			t.Error("the camera panel is still open after the capture")
+		}
+	})
+
+	t.Run("bad files", func(t *testing.T) {
+		p.t = t
+		dir := t.TempDir()
+		bad := filepath.Join(dir, "notes.png")
+		os.WriteFile(bad, []byte("%PDF-1.4 this is not a picture"), 0o644)
+		p.run(chromedp.SetUploadFiles(chromedp.CSS("#image-file"), []string{bad}))
+		p.wait(`!document.getElementById("error").hidden`, 30*time.Second)
+		msg := p.text("#error")
+		t.Logf("corrupt image: %q", msg)
+		if !strings.Contains(msg, "notes.png") {
+			t.Errorf("the message %q does not name the file", msg)
+		}
+		p.screenshot("desktop-error-corrupt-image")
+		modelData, err := os.ReadFile(filepath.Join(env.dist, "models", entry.File))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cut := filepath.Join(dir, "cut.safetensors")
+		os.WriteFile(cut, modelData[:len(modelData)*2/3], 0o644)
+		p.run(chromedp.SetUploadFiles(chromedp.CSS("#model-file"), []string{cut}))
+		p.wait(`document.getElementById("error").textContent.includes("cut.safetensors")`, 30*time.Second)
+		t.Logf("truncated model: %q", p.text("#error"))
+		// The page keeps working: the same model explains another sample.
+		p.click(fmt.Sprintf(`.sample[data-sample=%q]`, smps[0].File))
+		seq = p.shown(seq)
+		p.noError()
+		if top := p.text("#preds .pred .label"); top != smps[0].Expected {
+			t.Errorf("after the errors, top class %q, want %q", top, smps[0].Expected)
+		}
+	})
+
+	t.Run("dropped onnx", func(t *testing.T) {
+		p.t = t
+		data, err := os.ReadFile("testdata/basic.onnx")
+		if err != nil {
+			t.Fatal(err)
+		}
+		eval[bool](p, fmt.Sprintf(`(() => {
+			const bytes = Uint8Array.from(atob(%q), (c) => c.charCodeAt(0));
+			const dt = new DataTransfer();
+			dt.items.add(new File([bytes], "basic.onnx", {type: "application/octet-stream"}));
+			window.dispatchEvent(new DragEvent("dragenter", {dataTransfer: dt, cancelable: true}));
+			window.dispatchEvent(new DragEvent("drop", {dataTransfer: dt, cancelable: true}));
+			return true;
+		})()`, base64(data)))
+		p.wait(`document.body.dataset.model === "basic.onnx"`, 60*time.Second)
+		seq = p.shown(seq)
+		p.noError()
+		m, err := onnx.Import(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := newReference(t, m, filepath.Join(env.dist, "web", "samples", smps[0].File), nil)
+		for _, method := range []string{"gradcam", "xgradcam"} {
+			r := eval[result](p, fmt.Sprintf(`camlens.explain({method: %q, class: -1}).then(%s)`, method, resultJS))
+			ref.check(t, r, method, -1)
+		}
+		p.screenshot("desktop-onnx")
+		p.change("model", entry.ID)
+		seq = p.shown(seq)
+	})
+
+	t.Run("narrow", func(t *testing.T) {
+		p.t = t
+		p.viewport(390, 844, true)
+		time.Sleep(500 * time.Millisecond)
+		if w := eval[int](p, `document.documentElement.scrollWidth`); w > 390 {
+			t.Errorf("the page is %d px wide at a 390 px viewport", w)
+		}
+		p.screenshot("mobile-sample")
+		p.change("compare", "method")
+		seq = p.shown(seq)
+		p.run(chromedp.ScrollIntoView(chromedp.CSS("#captions")))
+		p.screenshot("mobile-compare")
+		p.change("compare", "")
+		seq = p.shown(seq)
+		p.viewport(1280, 900, false)
+	})
+
+	t.Run("offline", func(t *testing.T) {
+		p.t = t
+		want := len(env.report.Precache)
+		p.wait(fmt.Sprintf(`navigator.serviceWorker.controller !== null && caches.keys().then(k => k.length ? caches.open(k[0]).then(c => c.keys()).then(r => r.length >= %d) : false)`, want), 120*time.Second)
+		env.proxy.setOffline(true)
+		defer env.proxy.setOffline(false)
+		p.run(chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			yes := true
+			if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+				EmulateOfflineServiceWorker: &yes,
+				MatchedNetworkConditions:    []*network.Conditions{{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}},
+			}); err != nil {
+				return err
+			}
+			_, err := chromedp.Call(ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: true, DownloadThroughput: -1, UploadThroughput: -1})
+			return err
+		}))
+		mark := env.proxy.mark()
+		p.click(fmt.Sprintf(`.sample[data-sample=%q]`, smps[1].File))
+		seq = p.shown(seq)
+		p.noError()
+		if top := p.text("#preds .pred .label"); top != smps[1].Expected {
+			t.Errorf("offline: top class %q, want %q", top, smps[1].Expected)
+		}
+		// A reload works offline too.
+		p.run(chromedp.Reload())
+		p.shown(0)
+		p.noError()
+		t.Logf("offline: %d requests reached the (cut) network", len(env.proxy.since(mark)))
+	})
+}
+
+func base64(b []byte) string { return b64.StdEncoding.EncodeToString(b) }
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// coldLoad logs what the first visit transferred, as the proxy saw it.
+func coldLoad(t *testing.T, p *page) {
+	t.Helper()
+	raw, tr := env.report.ColdLoadBytes()
+	t.Logf("cold load per the build report: %d files, %.2f MB raw, %.2f MB with gzip", len(env.report.ColdLoad), float64(raw)/1e6, float64(tr)/1e6)
+	n, bytes := env.proxy.transferred()
+	t.Logf("cold load measured by the proxy until the first explanation: %d requests, %.2f MB transferred", n, float64(bytes)/1e6)
+}

@@ -1,0 +1,232 @@
+//go:build js && wasm
+
+// Command engine is the CamLens core in a Web Worker (web/worker.js loads
+// it). It turns worker messages into worker.Requests and worker.Messages
+// into postMessage calls, moving byte and float32 results as transferable
+// ArrayBuffers. The protocol is documented in package worker and in
+// web/engine.js.
+package main
+
+import (
+	"fmt"
+	"math"
+	"syscall/js"
+	"time"
+
+	"github.com/camlens/camlens/wasm/engine/worker"
+)
+
+func main() {
+	self := js.Global()
+	w := worker.New(worker.Options{
+		Post: func(m worker.Message) { post(self, m) },
+		// A timer hands the event loop back to JavaScript, so queued
+		// messages (a cancel) are delivered before the work goes on.
+		Yield:      func() { time.Sleep(time.Millisecond) },
+		YieldEvery: 40 * time.Millisecond,
+	})
+	self.Set("onmessage", js.FuncOf(func(this js.Value, args []js.Value) any {
+		data := args[0].Get("data")
+		req, err := parseRequest(data)
+		if err != nil {
+			id := 0
+			if v := data.Get("id"); v.Type() == js.TypeNumber {
+				id = v.Int()
+			}
+			post(self, worker.Message{ID: id, Type: "error", Error: err.Error(), Code: worker.CodeInput})
+			return nil
+		}
+		w.Handle(req)
+		return nil
+	}))
+	post(self, worker.Message{Type: "ready"})
+	select {}
+}
+
+func post(self js.Value, m worker.Message) {
+	obj := js.Global().Get("Object").New()
+	var transfer []any
+	if m.ID != 0 {
+		obj.Set("id", m.ID)
+	}
+	obj.Set("type", m.Type)
+	switch m.Type {
+	case "result":
+		obj.Set("result", toJS(m.Result, &transfer))
+	case "error":
+		obj.Set("error", m.Error)
+		obj.Set("code", m.Code)
+	case "progress":
+		obj.Set("done", m.Done)
+		obj.Set("total", m.Total)
+		obj.Set("stage", m.Stage)
+	}
+	self.Call("postMessage", obj, js.ValueOf(transfer))
+}
+
+// toJS converts a result tree; typed arrays' buffers are added to transfer.
+func toJS(v any, transfer *[]any) js.Value {
+	switch x := v.(type) {
+	case nil:
+		return js.Null()
+	case bool, int, float64, string:
+		return js.ValueOf(x)
+	case float32:
+		return js.ValueOf(float64(x))
+	case []byte:
+		a := js.Global().Get("Uint8Array").New(len(x))
+		js.CopyBytesToJS(a, x)
+		*transfer = append(*transfer, a.Get("buffer"))
+		return a
+	case []float32:
+		b := make([]byte, 4*len(x))
+		for i, f := range x {
+			u := math.Float32bits(f)
+			b[4*i], b[4*i+1], b[4*i+2], b[4*i+3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
+		}
+		u8 := js.Global().Get("Uint8Array").New(len(b))
+		js.CopyBytesToJS(u8, b)
+		buf := u8.Get("buffer")
+		*transfer = append(*transfer, buf)
+		return js.Global().Get("Float32Array").New(buf)
+	case []int:
+		a := js.Global().Get("Array").New(len(x))
+		for i, n := range x {
+			a.SetIndex(i, n)
+		}
+		return a
+	case []string:
+		a := js.Global().Get("Array").New(len(x))
+		for i, s := range x {
+			a.SetIndex(i, s)
+		}
+		return a
+	case worker.Fields:
+		o := js.Global().Get("Object").New()
+		for k, e := range x {
+			o.Set(k, toJS(e, transfer))
+		}
+		return o
+	case []worker.Fields:
+		a := js.Global().Get("Array").New(len(x))
+		for i, e := range x {
+			a.SetIndex(i, toJS(e, transfer))
+		}
+		return a
+	}
+	panic(fmt.Sprintf("engine: cannot send a %T", v))
+}
+
+func parseRequest(d js.Value) (worker.Request, error) {
+	var r worker.Request
+	if d.Type() != js.TypeObject {
+		return r, fmt.Errorf("message is not an object")
+	}
+	var err error
+	if r.ID, err = intField(d, "id", true); err != nil {
+		return r, err
+	}
+	op := d.Get("op")
+	if op.Type() != js.TypeString {
+		return r, fmt.Errorf("request %d: op is not a string", r.ID)
+	}
+	r.Op = op.String()
+	r.Name = strField(d, "name")
+	if data := d.Get("data"); !data.IsUndefined() && !data.IsNull() {
+		if r.Data, err = bytesOf(data); err != nil {
+			return r, fmt.Errorf("request %d: data: %w", r.ID, err)
+		}
+	}
+	if c := d.Get("crop"); !c.IsUndefined() && !c.IsNull() {
+		if !js.Global().Get("Array").Call("isArray", c).Bool() || c.Length() != 4 {
+			return r, fmt.Errorf("request %d: crop is not [x, y, w, h]", r.ID)
+		}
+		r.Crop = make([]int, 4)
+		for i := range r.Crop {
+			if r.Crop[i], err = intValue(c.Index(i), "crop"); err != nil {
+				return r, fmt.Errorf("request %d: %w", r.ID, err)
+			}
+		}
+	}
+	if r.TopK, err = intField(d, "topk", false); err != nil {
+		return r, err
+	}
+	r.Method = strField(d, "method")
+	r.Class = -1
+	if v := d.Get("class"); !v.IsUndefined() && !v.IsNull() {
+		if r.Class, err = intValue(v, "class"); err != nil {
+			return r, fmt.Errorf("request %d: %w", r.ID, err)
+		}
+	}
+	if l := d.Get("layers"); !l.IsUndefined() && !l.IsNull() {
+		if !js.Global().Get("Array").Call("isArray", l).Bool() {
+			return r, fmt.Errorf("request %d: layers is not a list", r.ID)
+		}
+		for i := 0; i < l.Length(); i++ {
+			if l.Index(i).Type() != js.TypeString {
+				return r, fmt.Errorf("request %d: layers[%d] is not a string", r.ID, i)
+			}
+			r.Layers = append(r.Layers, l.Index(i).String())
+		}
+	}
+	r.Target = strField(d, "target")
+	r.Counterfactual = d.Get("counterfactual").Truthy()
+	r.EigenSmooth = d.Get("eigenSmooth").Truthy()
+	r.Kind = strField(d, "kind")
+	r.Colormap = strField(d, "colormap")
+	if a := d.Get("alpha"); a.Type() == js.TypeNumber {
+		r.Alpha = a.Float()
+	} else {
+		r.Alpha = 0.5
+	}
+	if r.Of, err = intField(d, "of", false); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+func strField(d js.Value, k string) string {
+	if v := d.Get(k); v.Type() == js.TypeString {
+		return v.String()
+	}
+	return ""
+}
+
+func intField(d js.Value, k string, required bool) (int, error) {
+	v := d.Get(k)
+	if v.IsUndefined() || v.IsNull() {
+		if required {
+			return 0, fmt.Errorf("request without %s", k)
+		}
+		return 0, nil
+	}
+	return intValue(v, k)
+}
+
+func intValue(v js.Value, what string) (int, error) {
+	if v.Type() != js.TypeNumber {
+		return 0, fmt.Errorf("%s is not a number", what)
+	}
+	f := v.Float()
+	if f != math.Trunc(f) || math.Abs(f) > 1<<31 {
+		return 0, fmt.Errorf("%s = %v is not an integer", what, f)
+	}
+	return int(f), nil
+}
+
+// bytesOf copies an ArrayBuffer or a typed array into Go memory.
+func bytesOf(v js.Value) ([]byte, error) {
+	ab := js.Global().Get("ArrayBuffer")
+	u8 := js.Global().Get("Uint8Array")
+	switch {
+	case v.InstanceOf(ab):
+		v = u8.New(v)
+	case ab.Call("isView", v).Bool():
+		v = u8.New(v.Get("buffer"), v.Get("byteOffset"), v.Get("byteLength"))
+	default:
+		return nil, fmt.Errorf("not an ArrayBuffer or typed array")
+	}
+	b := make([]byte, v.Get("length").Int())
+	js.CopyBytesToGo(b, v)
+	return b, nil
+}

@@ -1,0 +1,749 @@
+// The full CamLens page (index.html): DOM controls around the ebiten view.
+// State lives in the URL hash (state.js); the engine runs in a worker
+// (engine.js); the view in an iframe (view-host.js). window.camlens is the
+// page's JS API (documented in web/EMBED.md).
+
+import {
+  Explainer, EngineError, loadCatalog, loadSamples, defaultEntry, fetchBytes, siteURL, panelFor, formatMs,
+} from "./camlens.js";
+import { ViewHost } from "./view-host.js";
+import { CropEditor } from "./crop.js";
+import { parseHash, formatHash, parseCrop, parseOpacity } from "./state.js";
+import { renderMarkdown } from "./md.js";
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  model: $("model"), openModel: $("open-model"), modelFile: $("model-file"),
+  gallery: $("gallery"), openImage: $("open-image"), imageFile: $("image-file"),
+  webcam: $("webcam"), webcamPanel: $("webcam-panel"), webcamConsent: $("webcam-consent"),
+  webcamAllow: $("webcam-allow"), webcamCancel: $("webcam-cancel"), webcamLive: $("webcam-live"),
+  webcamVideo: $("webcam-video"), webcamCapture: $("webcam-capture"), webcamClose: $("webcam-close"),
+  status: $("status"), progress: $("progress"), cancel: $("cancel"), error: $("error"),
+  captions: $("captions"), viewWrap: $("view-wrap"), view: $("view"), readout: $("readout"),
+  preds: $("preds"), timings: $("timings"),
+  method: $("method"), layer: $("layer"), cf: $("counterfactual"), opacity: $("opacity"),
+  opacityOut: $("opacity-out"), colormap: $("colormap"), showbox: $("showbox"), compare: $("compare"),
+  compareMethodField: $("compare-method-field"), compareMethod: $("compare-method"),
+  compareClassField: $("compare-class-field"), compareClass: $("compare-class"),
+  card: $("card"), cardBody: $("card-body"), dropzone: $("dropzone"),
+};
+
+const ex = new Explainer();
+const view = new ViewHost(ui.view);
+const crop = new CropEditor({ container: $("crop-editor"), canvas: $("photo"), box: $("cropbox"), handle: $("crop-handle"), readout: $("crop-readout") });
+
+let catalog = [];
+let samples = [];
+let methods = [];
+let sample = ""; // file name of the sample shown, "" for the user's own image
+let running = null; // AbortController of the explanation in progress
+let generation = 0;
+let lastResult = null;
+let lastHash = "";
+let busyCount = 0;
+
+// ---------- status, errors, progress ----------
+
+function setStatus(text) { ui.status.textContent = text; }
+
+function showError(e) {
+  const msg = e instanceof Error ? e.message : String(e);
+  ui.error.textContent = msg;
+  ui.error.hidden = false;
+  document.body.dataset.error = msg;
+}
+
+function clearError() {
+  ui.error.hidden = true;
+  ui.error.textContent = "";
+  delete document.body.dataset.error;
+}
+
+function busy(on) {
+  busyCount += on ? 1 : -1;
+  document.body.dataset.busy = busyCount > 0 ? "1" : "0";
+}
+
+// progressTask shows a progress bar with a Cancel button while fn runs;
+// fn receives (signal, onProgress).
+async function progressTask(label, fn) {
+  const ac = new AbortController();
+  ui.progress.hidden = false;
+  ui.progress.removeAttribute("value");
+  ui.cancel.hidden = false;
+  const onCancel = () => ac.abort();
+  ui.cancel.addEventListener("click", onCancel);
+  setStatus(label);
+  try {
+    return await fn(ac.signal, (done, total) => {
+      if (total > 0) {
+        ui.progress.max = total;
+        ui.progress.value = done;
+        setStatus(`${label} ${Math.round((100 * done) / total)}%`);
+      }
+    });
+  } finally {
+    ui.cancel.removeEventListener("click", onCancel);
+    ui.progress.hidden = true;
+    ui.cancel.hidden = true;
+  }
+}
+
+function isCancel(e) {
+  return (e && e.code === "cancelled") || (e && e.name === "AbortError");
+}
+
+// ---------- models ----------
+
+function fillModels() {
+  ui.model.textContent = "";
+  for (const e of catalog) ui.model.add(new Option(e.title, e.id));
+  if (ex.model && !catalog.some((e) => e.id === ex.modelId)) ui.model.add(new Option(`${ex.model.title || ex.modelId} (file)`, ex.modelId));
+  ui.model.value = ex.modelId;
+}
+
+async function loadModelEntry(entry) {
+  busy(true);
+  clearError();
+  try {
+    const t0 = performance.now();
+    const info = await progressTask(`Downloading ${entry.title}…`, (signal, onProgress) => ex.loadCatalogModel(entry, { signal, onProgress }));
+    modelLoaded(info, performance.now() - t0);
+    showCard(entry);
+  } finally {
+    busy(false);
+  }
+}
+
+async function loadModelFile(buf, name) {
+  busy(true);
+  clearError();
+  try {
+    setStatus(`Importing ${name}…`);
+    const t0 = performance.now();
+    const info = await ex.loadModelBytes(buf, name);
+    modelLoaded(info, performance.now() - t0);
+    showCard(null);
+  } finally {
+    busy(false);
+  }
+}
+
+function modelLoaded(info, ms) {
+  fillModels();
+  ui.layer.textContent = "";
+  ui.layer.add(new Option(`Default (${info.defaultLayer})`, ""));
+  for (const l of info.layers) ui.layer.add(new Option(`${l.name} ${l.shape.join("×")}`, l.name));
+  ui.compareClass.textContent = "";
+  info.labels.forEach((l, i) => ui.compareClass.add(new Option(l, String(i))));
+  setStatus(`Model ${info.title || info.name} ready (${formatMs(ms)}).`);
+  document.body.dataset.model = ex.modelId;
+}
+
+async function showCard(entry) {
+  ui.cardBody.textContent = "";
+  const m = ex.model;
+  const facts = document.createElement("dl");
+  const add = (k, v) => {
+    if (!v) return;
+    const dt = document.createElement("dt"); dt.textContent = k;
+    const dd = document.createElement("dd"); dd.textContent = v;
+    facts.append(dt, dd);
+  };
+  add("Model", m.title || m.name);
+  add("Input", `${m.input.width}×${m.input.height} ${m.input.channels}${m.input.crop === "square" ? ", square crop" : ""}`);
+  add("Classes", m.labels.join(", "));
+  add("Source", m.provenance.source);
+  add("Licence", m.provenance.license);
+  add("Attribution", m.provenance.attribution);
+  ui.cardBody.appendChild(facts);
+  if (entry && entry.card) {
+    try {
+      const resp = await fetch(siteURL("models/" + entry.card));
+      if (resp.ok) ui.cardBody.appendChild(renderMarkdown(await resp.text()));
+    } catch (e) { /* the facts above remain */ }
+  } else if (m.description) {
+    const p = document.createElement("p");
+    p.textContent = m.description;
+    ui.cardBody.appendChild(p);
+  }
+}
+
+// ---------- images ----------
+
+function fillGallery() {
+  ui.gallery.textContent = "";
+  for (const s of samples) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "sample";
+    b.dataset.sample = s.file;
+    b.title = `${s.title} — ${s.credit} (${s.license})`;
+    b.setAttribute("aria-label", `Sample: ${s.title}`);
+    const img = document.createElement("img");
+    img.src = siteURL("web/samples/" + s.file);
+    img.alt = "";
+    img.loading = "lazy";
+    b.appendChild(img);
+    b.addEventListener("click", () => run(() => loadSample(s)));
+    ui.gallery.appendChild(b);
+  }
+}
+
+function markSample() {
+  for (const b of ui.gallery.querySelectorAll(".sample")) b.setAttribute("aria-pressed", String(b.dataset.sample === sample));
+}
+
+async function loadSample(s, cropOverride) {
+  busy(true);
+  clearError();
+  try {
+    if (s.model && s.model !== ex.modelId) {
+      const entry = catalog.find((e) => e.id === s.model);
+      if (entry) await loadModelEntry(entry);
+    }
+    setStatus(`Loading ${s.title}…`);
+    const buf = await fetchBytes(siteURL("web/samples/" + s.file));
+    sample = s.file;
+    await imageLoaded(await ex.setImageBytes(buf, s.file), cropOverride || s.crop);
+  } finally {
+    busy(false);
+  }
+}
+
+async function loadImageBytes(buf, name) {
+  busy(true);
+  clearError();
+  try {
+    setStatus(`Decoding ${name}…`);
+    const info = await ex.setImageBytes(buf, name);
+    sample = "";
+    await imageLoaded(info, null);
+  } finally {
+    busy(false);
+  }
+}
+
+async function imageLoaded(info, wanted) {
+  markSample();
+  crop.setImage(info.preview, info.width, info.height);
+  applyCrop(wanted);
+  await refresh(true);
+}
+
+function applyCrop(wanted) {
+  const square = ex.model && ex.model.input.crop === "square";
+  let c = wanted && square ? wanted : ex.defaultCrop();
+  c = crop.setCrop(c, square);
+  ex.crop = c;
+}
+
+// ---------- explanation ----------
+
+function methodInfo(name) { return methods.find((m) => m.name === name) || { name, title: name }; }
+
+function explainOptions() {
+  return {
+    method: ui.method.value,
+    class: currentClass,
+    layers: ui.layer.value ? [ui.layer.value] : [],
+    counterfactual: ui.cf.checked && !ui.cf.disabled,
+  };
+}
+
+let currentClass = -1; // -1: the top class
+
+function updateMethodControls() {
+  const m = methodInfo(ui.method.value);
+  ui.cf.disabled = !m.counterfactual || m.name === "counterfactual";
+  ui.layer.disabled = m.name === "guided-backprop";
+  const c = ui.compare.value;
+  ui.compareMethodField.hidden = c !== "method";
+  ui.compareClassField.hidden = c !== "class";
+  ui.viewWrap.classList.toggle("two", c !== "");
+}
+
+// refresh recomputes what changed: with predict, the forward pass for the
+// current crop; then the explanation(s), then the view. A newer refresh
+// cancels an older one.
+async function refresh(predict = false) {
+  if (!ex.model || !ex.image) return null;
+  const gen = ++generation;
+  if (running) running.abort();
+  const ac = new AbortController();
+  running = ac;
+  busy(true);
+  try {
+    if (predict) {
+      setStatus("Classifying…");
+      await ex.predict(ex.crop);
+      if (gen !== generation) return null;
+      showPredictions();
+    }
+    const opts = explainOptions();
+    const compare = ui.compare.value;
+    const slow = methodInfo(opts.method).slow || (compare === "method" && methodInfo(ui.compareMethod.value).slow);
+    const label = `Explaining with ${methodInfo(opts.method).title}…`;
+    const step = async (o) => {
+      if (!slow) {
+        setStatus(label);
+        return ex.explain(o, { signal: ac.signal });
+      }
+      return progressTask(label, (signal, onProgress) => {
+        signal.addEventListener("abort", () => ac.abort(), { once: true });
+        return ex.explain(o, { signal: ac.signal, onProgress });
+      });
+    };
+    const r1 = await step(opts);
+    const pred = ex.prediction;
+    let panels = [panelFor(pred, r1)];
+    let captions = [caption(r1)];
+    if (compare === "method") {
+      const r2 = await step(Object.assign({}, opts, { method: ui.compareMethod.value, counterfactual: opts.counterfactual && methodInfo(ui.compareMethod.value).counterfactual }));
+      panels.push(panelFor(pred, r2));
+      captions.push(caption(r2));
+    } else if (compare === "class") {
+      const r2 = await step(Object.assign({}, opts, { class: Number(ui.compareClass.value) }));
+      panels.push(panelFor(pred, r2));
+      captions.push(caption(r2));
+    } else if (compare === "guided") {
+      const r2 = await step(Object.assign({}, opts, { method: "guided-gradcam", counterfactual: false }));
+      panels = [{ base: pred.base }, panelFor(pred, r2)];
+      captions = ["Image", caption(r2)];
+    }
+    if (gen !== generation) return null;
+    lastResult = r1;
+    showCaptions(captions);
+    showTimings(r1);
+    markClass(r1.class);
+    await view.show(panels);
+    setStatus(`Explained in ${formatMs(r1.timings.total)}.`);
+    writeHash();
+    document.body.dataset.shown = String(view.seq);
+    return r1;
+  } catch (e) {
+    if (gen === generation) {
+      if (isCancel(e)) setStatus("Cancelled.");
+      else throw e;
+    }
+    return null;
+  } finally {
+    if (running === ac) running = null;
+    busy(false);
+  }
+}
+
+function caption(r) {
+  const m = methodInfo(r.method).title;
+  const cf = r.counterfactual && r.method !== "counterfactual" ? " (counterfactual)" : "";
+  return `${m}${cf} · ${r.label}`;
+}
+
+function showCaptions(list) {
+  ui.captions.textContent = "";
+  for (const c of list) {
+    const s = document.createElement("span");
+    s.textContent = c;
+    ui.captions.appendChild(s);
+  }
+}
+
+function showPredictions() {
+  const preds = ex.prediction.predictions;
+  ui.preds.textContent = "";
+  for (const p of preds) {
+    const li = document.createElement("li");
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "pred";
+    b.dataset.class = String(p.class);
+    const pct = (100 * p.prob).toFixed(1);
+    b.setAttribute("aria-label", `Explain ${p.label} (${pct}%)`);
+    const name = document.createElement("span");
+    name.className = "label";
+    name.textContent = p.label;
+    const val = document.createElement("span");
+    val.className = "prob";
+    val.textContent = pct + "%";
+    const bar = document.createElement("span");
+    bar.className = "bar";
+    const fill = document.createElement("span");
+    fill.style.width = pct + "%";
+    bar.appendChild(fill);
+    b.append(name, val, bar);
+    b.addEventListener("click", () => {
+      currentClass = p.class === preds[0].class ? -1 : p.class;
+      run(() => refresh());
+    });
+    li.appendChild(b);
+    ui.preds.appendChild(li);
+  }
+  document.body.dataset.top = preds.length ? preds[0].label : "";
+}
+
+function markClass(c) {
+  for (const b of ui.preds.querySelectorAll(".pred")) b.setAttribute("aria-pressed", String(Number(b.dataset.class) === c));
+}
+
+function showTimings(r) {
+  const t = ex.prediction.timings;
+  const rows = [
+    ["Decode", t.decode], ["Preprocess", t.preprocess], ["Forward", t.forward],
+    ["Backward", r.timings.backward], ["Extra forwards", r.timings.forward],
+    ["Method", r.timings.method], ["Explanation total", r.timings.total],
+  ];
+  ui.timings.textContent = "";
+  for (const [k, v] of rows) {
+    if (v === undefined) continue;
+    const dt = document.createElement("dt"); dt.textContent = k;
+    const dd = document.createElement("dd"); dd.textContent = formatMs(v);
+    ui.timings.append(dt, dd);
+  }
+}
+
+async function restyle() {
+  ui.opacityOut.textContent = Number(ui.opacity.value).toFixed(2);
+  const lut = await ex.lut(ui.colormap.value);
+  await view.style({ alpha: Number(ui.opacity.value), lut, box: ui.showbox.checked, peak: ui.showbox.checked });
+  writeHash();
+}
+
+// ---------- URL hash ----------
+
+function currentState() {
+  const c = ex.crop;
+  return {
+    model: ex.modelId && catalog.some((e) => e.id === ex.modelId) ? ex.modelId : "",
+    sample,
+    crop: c ? c.join(",") : "",
+    method: ui.method.value,
+    class: currentClass >= 0 && ex.model ? ex.model.labels[currentClass] : "",
+    layer: ui.layer.value,
+    opacity: ui.opacity.value,
+    colormap: ui.colormap.value,
+    cf: ui.cf.checked ? "1" : "",
+    box: ui.showbox.checked ? "" : "0",
+    compare: ui.compare.value,
+    with: ui.compare.value === "method" ? ui.compareMethod.value : ui.compare.value === "class" && ex.model ? ex.model.labels[Number(ui.compareClass.value)] : "",
+  };
+}
+
+function writeHash() {
+  const h = formatHash(currentState());
+  if (h !== location.hash && !(h === "#" && location.hash === "")) {
+    lastHash = h;
+    history.replaceState(null, "", h === "#" ? location.pathname + location.search : h);
+  }
+}
+
+function setSelect(sel, value) {
+  if (value !== undefined && [...sel.options].some((o) => o.value === value)) sel.value = value;
+}
+
+// applyHash loads what the hash names and sets the controls.
+async function applyHash() {
+  const s = parseHash(location.hash);
+  lastHash = location.hash;
+  setSelect(ui.method, s.method);
+  setSelect(ui.colormap, s.colormap);
+  ui.opacity.value = String(parseOpacity(s.opacity, Number(ui.opacity.value)));
+  ui.cf.checked = s.cf === "1";
+  ui.showbox.checked = s.box !== "0";
+  setSelect(ui.compare, s.compare || "");
+  if (s.compare === "method") setSelect(ui.compareMethod, s.with);
+  const entry = catalog.find((e) => e.id === s.model) || (s.model ? null : defaultEntry(catalog));
+  if (s.model && !entry) showError(`Unknown model "${s.model}" in the link; using the default.`);
+  const want = entry || defaultEntry(catalog);
+  if (want && want.id !== ex.modelId) await loadModelEntry(want);
+  if (ex.model) {
+    setSelect(ui.layer, s.layer || "");
+    currentClass = -1;
+    if (s.class) {
+      try { currentClass = ex.classIndex(s.class); } catch (e) { showError(e); }
+    }
+    if (s.compare === "class" && s.with) {
+      try { ui.compareClass.value = String(ex.classIndex(s.with)); } catch (e) { showError(e); }
+    }
+  }
+  updateMethodControls();
+  await restyle();
+  const smp = samples.find((x) => x.file === s.sample) ||
+    (!s.sample && !ex.image ? samples.find((x) => !x.model || x.model === ex.modelId) : null);
+  const c = parseCrop(s.crop);
+  if (smp && (smp.file !== sample || !ex.image)) {
+    await loadSample(smp, c);
+  } else if (ex.image) {
+    applyCrop(c || ex.crop);
+    await refresh(true);
+  }
+}
+
+// ---------- input: files, drop, paste, webcam ----------
+
+function isModelName(name) { return /\.(onnx|safetensors)$/i.test(name); }
+
+async function openFile(file) {
+  const buf = await file.arrayBuffer();
+  if (isModelName(file.name)) {
+    await loadModelFile(buf, file.name);
+    if (ex.image) {
+      applyCrop(null);
+      await refresh(true);
+    }
+  } else {
+    await loadImageBytes(buf, file.name);
+  }
+}
+
+let stream = null;
+
+function stopWebcam() {
+  if (stream) for (const t of stream.getTracks()) t.stop();
+  stream = null;
+  ui.webcamVideo.srcObject = null;
+  ui.webcamPanel.hidden = true;
+}
+
+async function startWebcam() {
+  ui.webcamConsent.hidden = true;
+  ui.webcamLive.hidden = false;
+  stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+  ui.webcamVideo.srcObject = stream;
+  await ui.webcamVideo.play();
+  ui.webcamCapture.focus();
+}
+
+async function captureWebcam() {
+  const v = ui.webcamVideo;
+  const c = document.createElement("canvas");
+  c.width = v.videoWidth;
+  c.height = v.videoHeight;
+  c.getContext("2d").drawImage(v, 0, 0);
+  stopWebcam();
+  const blob = await new Promise((resolve) => c.toBlob(resolve, "image/png"));
+  await loadImageBytes(await blob.arrayBuffer(), "webcam.png");
+}
+
+// run executes an action triggered by the user and reports its error.
+function run(fn) {
+  return Promise.resolve().then(fn).catch((e) => {
+    if (isCancel(e)) setStatus("Cancelled.");
+    else {
+      showError(e);
+      setStatus("Ready.");
+    }
+  });
+}
+
+async function exportFile(kind) {
+  if (!lastResult) throw new EngineError("nothing to export yet", "state");
+  const r = await ex.exportLast(kind, ui.colormap.value, Number(ui.opacity.value));
+  const url = URL.createObjectURL(new Blob([r.data], { type: r.mime }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = r.filename;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+function wire() {
+  ui.model.addEventListener("change", () => run(async () => {
+    const entry = catalog.find((e) => e.id === ui.model.value);
+    if (!entry) return;
+    await loadModelEntry(entry);
+    currentClass = -1;
+    const smp = samples.find((x) => x.file === sample);
+    if (smp && smp.model && smp.model !== ex.modelId) sample = "";
+    markSample();
+    if (ex.image) {
+      applyCrop(smp && smp.model === ex.modelId ? smp.crop : null);
+      await refresh(true);
+    } else {
+      writeHash();
+    }
+  }));
+  ui.openModel.addEventListener("click", () => ui.modelFile.click());
+  ui.modelFile.addEventListener("change", () => {
+    const f = ui.modelFile.files[0];
+    ui.modelFile.value = "";
+    if (f) run(() => openFile(f));
+  });
+  ui.openImage.addEventListener("click", () => ui.imageFile.click());
+  ui.imageFile.addEventListener("change", () => {
+    const f = ui.imageFile.files[0];
+    ui.imageFile.value = "";
+    if (f) run(() => openFile(f));
+  });
+  crop.onChange = (c) => run(async () => {
+    ex.crop = c;
+    await refresh(true);
+  });
+  for (const el of [ui.method, ui.layer, ui.cf, ui.compare, ui.compareMethod, ui.compareClass]) {
+    el.addEventListener("change", () => {
+      updateMethodControls();
+      run(() => refresh());
+    });
+  }
+  ui.opacity.addEventListener("input", () => run(restyle));
+  ui.colormap.addEventListener("change", () => run(restyle));
+  ui.showbox.addEventListener("change", () => run(restyle));
+  for (const b of document.querySelectorAll("[data-export]")) b.addEventListener("click", () => run(() => exportFile(b.dataset.export)));
+  view.onHover = (m) => {
+    ui.readout.textContent = m.panel < 0 ? "Point at the image to read the map." : `Map value ${m.value.toFixed(3)} at (${m.x}, ${m.y})`;
+  };
+  view.onError = (msg) => showError("View: " + msg);
+
+  // Drag and drop anywhere on the page.
+  let depth = 0;
+  window.addEventListener("dragenter", (ev) => {
+    if (!ev.dataTransfer || ![...ev.dataTransfer.types].includes("Files")) return;
+    ev.preventDefault();
+    depth++;
+    ui.dropzone.hidden = false;
+  });
+  window.addEventListener("dragover", (ev) => ev.preventDefault());
+  window.addEventListener("dragleave", () => {
+    depth = Math.max(0, depth - 1);
+    if (depth === 0) ui.dropzone.hidden = true;
+  });
+  window.addEventListener("drop", (ev) => {
+    ev.preventDefault();
+    depth = 0;
+    ui.dropzone.hidden = true;
+    const f = ev.dataTransfer && ev.dataTransfer.files[0];
+    if (f) run(() => openFile(f));
+  });
+  document.addEventListener("paste", (ev) => {
+    const f = [...(ev.clipboardData ? ev.clipboardData.files : [])].find((x) => x.type.startsWith("image/"));
+    if (f) {
+      ev.preventDefault();
+      run(() => openFile(f));
+    }
+  });
+
+  ui.webcam.addEventListener("click", () => {
+    ui.webcamPanel.hidden = false;
+    ui.webcamConsent.hidden = false;
+    ui.webcamLive.hidden = true;
+    ui.webcamAllow.focus();
+  });
+  ui.webcamCancel.addEventListener("click", stopWebcam);
+  ui.webcamClose.addEventListener("click", stopWebcam);
+  ui.webcamAllow.addEventListener("click", () => run(startWebcam).catch(stopWebcam));
+  ui.webcamCapture.addEventListener("click", () => run(captureWebcam));
+
+  window.addEventListener("hashchange", () => {
+    if (location.hash !== lastHash) run(applyHash);
+  });
+}
+
+// ---------- the JS API ----------
+
+function publicResult(r) {
+  return {
+    method: r.method, class: r.class, label: r.label, layers: r.layers, target: r.target,
+    counterfactual: r.counterfactual, width: r.w, height: r.h, map: r.map.slice(),
+    box: r.box, peak: r.peak, timings: Object.assign({}, ex.prediction.timings, r.timings),
+    predictions: ex.prediction.predictions.map((p) => Object.assign({}, p)),
+  };
+}
+
+function installAPI(ready) {
+  window.camlens = Object.freeze({
+    ready,
+    catalog: () => catalog.map((e) => Object.assign({}, e)),
+    samples: () => samples.map((s) => Object.assign({}, s)),
+    methods: () => methods.map((m) => Object.assign({}, m)),
+    model: () => ex.model,
+    // loadModel(id) loads a catalog model; loadModel(bytes, name) a file.
+    async loadModel(src, name) {
+      if (typeof src === "string") {
+        const entry = catalog.find((e) => e.id === src);
+        if (!entry) throw new EngineError(`unknown model ${JSON.stringify(src)}`, "input");
+        await loadModelEntry(entry);
+      } else {
+        await loadModelFile(src instanceof ArrayBuffer ? src : src.buffer.slice(src.byteOffset, src.byteOffset + src.byteLength), name || "model.safetensors");
+      }
+      currentClass = -1;
+      if (ex.image) {
+        applyCrop(null);
+        await refresh(true);
+      }
+      return ex.model;
+    },
+    // setImage(url or bytes, {crop}) loads an image and classifies it.
+    async setImage(src, { crop: c } = {}) {
+      let buf, name;
+      if (typeof src === "string") {
+        buf = await fetchBytes(src);
+        name = new URL(src, location.href).pathname.split("/").pop();
+        const smp = samples.find((x) => siteURL("web/samples/" + x.file) === new URL(src, location.href).href);
+        sample = smp ? smp.file : "";
+      } else {
+        buf = src instanceof ArrayBuffer ? src : src.buffer.slice(src.byteOffset, src.byteOffset + src.byteLength);
+        name = "image";
+        sample = "";
+      }
+      const info = await ex.setImageBytes(buf, name);
+      markSample();
+      crop.setImage(info.preview, info.width, info.height);
+      applyCrop(c || null);
+      await refresh(true);
+      return { width: info.width, height: info.height, format: info.format, predictions: ex.prediction.predictions };
+    },
+    // explain({method, class, layer, counterfactual}) sets the controls,
+    // explains and returns {predictions, map: Float32Array, width, height,
+    // class, label, box, peak, timings}.
+    async explain(o = {}) {
+      if (o.method !== undefined) {
+        if (!methods.some((m) => m.name === o.method)) throw new EngineError(`unknown method ${JSON.stringify(o.method)}`, "input");
+        ui.method.value = o.method;
+      }
+      if (o.class !== undefined) currentClass = ex.classIndex(o.class);
+      if (o.layer !== undefined) setSelect(ui.layer, o.layer);
+      if (o.counterfactual !== undefined) ui.cf.checked = !!o.counterfactual;
+      updateMethodControls();
+      const r = await refresh();
+      if (!r) throw new EngineError("cancelled", "cancelled");
+      return publicResult(r);
+    },
+    cancel() { if (running) running.abort(); },
+    // last() is the latest explanation shown.
+    last: () => (lastResult ? publicResult(lastResult) : null),
+  });
+}
+
+// ---------- start ----------
+
+async function start() {
+  wire();
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register(siteURL("sw.js")).catch((e) => console.warn("camlens: no offline cache:", e.message));
+  }
+  setStatus("Starting the engine…");
+  const info = await ex.hello();
+  performance.mark("camlens:engine-ready");
+  methods = info.methods;
+  for (const m of methods) {
+    ui.method.add(new Option(m.title + (m.slow ? " (slow)" : ""), m.name));
+    ui.compareMethod.add(new Option(m.title, m.name));
+  }
+  ui.compareMethod.value = methods.some((m) => m.name === "hirescam") ? "hirescam" : methods[1].name;
+  for (const c of info.colormaps) ui.colormap.add(new Option(c, c));
+  [catalog, samples] = await Promise.all([loadCatalog().catch((e) => { showError(e); return []; }), loadSamples().catch(() => [])]);
+  fillGallery();
+  view.ready.then(() => performance.mark("camlens:view-ready"));
+  await applyHash();
+  performance.mark("camlens:first-explanation");
+  if (!ex.model) setStatus("Open a model file to begin.");
+  else if (!ex.image) setStatus("Pick a sample, open an image or use the webcam.");
+}
+
+const ready = start().then(() => { document.body.dataset.ready = "1"; }, (e) => {
+  showError(e);
+  setStatus("Something went wrong; see the message above.");
+  document.body.dataset.ready = "1";
+});
+installAPI(ready);

@@ -1,0 +1,200 @@
+// Shared by the full page (app.js) and the embed (embed-app.js): the
+// catalog and sample gallery, model downloads with progress and integrity
+// check, and Explainer, which keeps the engine's state (model, image, crop,
+// predictions) and turns requests into engine calls.
+
+import { EngineClient, EngineError } from "./engine.js";
+
+export { EngineError };
+
+// siteURL resolves a path against the site root (this file lives in web/).
+export function siteURL(path) {
+  return new URL("../" + path, import.meta.url).href;
+}
+
+// sameOrigin accepts only URLs of this page's origin (the CSP would block
+// the others anyway; this gives a clear message first).
+export function sameOriginURL(url) {
+  const u = new URL(url, location.href);
+  if (u.origin !== location.origin) {
+    throw new EngineError(`CamLens loads files from its own origin only (${location.origin}), not ${u.origin}`, "input");
+  }
+  return u.href;
+}
+
+export async function loadCatalog() {
+  const resp = await fetch(siteURL("models/catalog.json"));
+  if (!resp.ok) throw new Error(`models/catalog.json: HTTP ${resp.status}`);
+  const cat = await resp.json();
+  if (!Array.isArray(cat)) throw new Error("models/catalog.json is not a list");
+  return cat;
+}
+
+export async function loadSamples() {
+  const resp = await fetch(siteURL("web/samples/samples.json"));
+  if (!resp.ok) return [];
+  const j = await resp.json();
+  return Array.isArray(j.samples) ? j.samples : [];
+}
+
+export function defaultEntry(catalog) {
+  return catalog.find((e) => e.default) || catalog[0] || null;
+}
+
+// fetchBytes downloads url with progress (onProgress(received, total)),
+// cancellable through signal; with sha256 (hex) it checks the bytes.
+export async function fetchBytes(url, { signal, onProgress, size, sha256 } = {}) {
+  const resp = await fetch(sameOriginURL(url), { signal });
+  if (!resp.ok) throw new EngineError(`${url}: HTTP ${resp.status}`, "input");
+  // Content-Length counts encoded bytes when the server compressed the
+  // body; the catalog's size is the decoded size.
+  const total = size || (resp.headers.get("Content-Encoding") ? 0 : Number(resp.headers.get("Content-Length")) || 0);
+  let buf;
+  if (resp.body && resp.body.getReader) {
+    const reader = resp.body.getReader();
+    const chunks = [];
+    let received = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      received += value.length;
+      if (onProgress) onProgress(received, total);
+    }
+    const out = new Uint8Array(received);
+    let off = 0;
+    for (const c of chunks) {
+      out.set(c, off);
+      off += c.length;
+    }
+    buf = out.buffer;
+  } else {
+    buf = await resp.arrayBuffer();
+    if (onProgress) onProgress(buf.byteLength, buf.byteLength);
+  }
+  if (sha256 && crypto.subtle) {
+    const got = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", buf)), (b) => b.toString(16).padStart(2, "0")).join("");
+    if (got !== sha256.toLowerCase()) throw new EngineError(`${url}: checksum mismatch (the download is damaged)`, "input");
+  }
+  return buf;
+}
+
+// Explainer owns one engine and what it holds. All methods return promises
+// and reject with EngineError (code "cancelled" when cancelled).
+export class Explainer {
+  constructor(engine = new EngineClient()) {
+    this.engine = engine;
+    this.model = null; // engine's model info
+    this.modelId = ""; // catalog id or file name
+    this.image = null; // {width, height, format, preview}
+    this.imageName = "";
+    this.crop = null; // [x, y, w, h] in image pixels, or null: whole image
+    this.prediction = null; // {predictions, base, region, timings}
+    this.lutCache = new Map();
+    this.info = null;
+  }
+
+  async hello() {
+    if (!this.info) this.info = await this.engine.request("hello");
+    return this.info;
+  }
+
+  // loadModelBytes hands a model file to the engine (the buffer is
+  // transferred). name decides the format when the bytes do not
+  // (".onnx" or a CamLens ".safetensors" file).
+  async loadModelBytes(buf, name, id = name) {
+    const r = await this.engine.request("loadModel", { data: buf, name }, [buf]);
+    this.model = r.model;
+    this.modelId = id;
+    this.prediction = null;
+    return r.model;
+  }
+
+  // loadCatalogModel downloads a catalog entry and loads it.
+  async loadCatalogModel(entry, { signal, onProgress } = {}) {
+    const buf = await fetchBytes(siteURL("models/" + entry.file), {
+      signal, onProgress, size: entry.size, sha256: entry.sha256,
+    });
+    return this.loadModelBytes(buf, entry.file, entry.id);
+  }
+
+  async setImageBytes(buf, name = "image") {
+    const r = await this.engine.request("setImage", { data: buf, name }, [buf]);
+    this.image = r;
+    this.imageName = name;
+    this.prediction = null;
+    return r;
+  }
+
+  async setImageURL(url, opts = {}) {
+    const buf = await fetchBytes(url, opts);
+    return this.setImageBytes(buf, new URL(url, location.href).pathname.split("/").pop());
+  }
+
+  // defaultCrop is the whole image for models without a crop hint and the
+  // largest centred square for "square" models.
+  defaultCrop() {
+    if (!this.image) return null;
+    if (!this.model || this.model.input.crop !== "square") return null;
+    const { width: w, height: h } = this.image;
+    const s = Math.min(w, h);
+    return [Math.floor((w - s) / 2), Math.floor((h - s) / 2), s, s];
+  }
+
+  async predict(crop = this.crop, topk = 5) {
+    if (!this.model) throw new EngineError("no model loaded", "state");
+    if (!this.image) throw new EngineError("no image loaded", "state");
+    const r = await this.engine.request("predict", { crop: crop || null, topk });
+    this.crop = crop || null;
+    this.prediction = r;
+    return r;
+  }
+
+  // explain: opts {method, class (-1 top), layers [], target, counterfactual,
+  // eigenSmooth}; progress and signal as for requests.
+  async explain(opts, { signal, onProgress } = {}) {
+    if (!this.prediction) throw new EngineError("no prediction yet (load a model and an image)", "state");
+    return this.engine.request("explain", {
+      method: opts.method || "gradcam",
+      class: Number.isInteger(opts.class) ? opts.class : -1,
+      layers: opts.layers || [],
+      target: opts.target || "logit",
+      counterfactual: !!opts.counterfactual,
+      eigenSmooth: !!opts.eigenSmooth,
+    }, [], { signal, onProgress });
+  }
+
+  async exportLast(kind, colormap, alpha) {
+    return this.engine.request("export", { kind, colormap, alpha });
+  }
+
+  async lut(name) {
+    if (!this.lutCache.has(name)) {
+      const r = await this.engine.request("colormap", { colormap: name });
+      this.lutCache.set(name, r.lut);
+    }
+    return this.lutCache.get(name);
+  }
+
+  // classIndex resolves a class given as an index or a label (-1: top).
+  classIndex(c) {
+    if (c === undefined || c === null || c === "" || c === "top") return -1;
+    if (typeof c === "number") return c;
+    if (/^-?\d+$/.test(String(c))) return Number(c);
+    const i = this.model ? this.model.labels.indexOf(String(c)) : -1;
+    if (i < 0) throw new EngineError(`unknown class ${JSON.stringify(c)}`, "input");
+    return i;
+  }
+}
+
+// panelsFor builds the view's scene for a result: the base image with the
+// map over it, or for the guided methods the guided image alone.
+export function panelFor(prediction, result) {
+  if (result.guided) return { base: result.guided };
+  return { base: prediction.base, map: { w: result.w, h: result.h, data: result.map }, box: result.box || undefined, peak: result.peak };
+}
+
+export function formatMs(ms) {
+  if (ms === undefined || ms === null) return "–";
+  return ms < 10 ? ms.toFixed(1) + " ms" : Math.round(ms) + " ms";
+}
