@@ -23,6 +23,7 @@
 // sets, and never in -short mode. It needs node and wrangler in
 // scripts/node (scripts/setup.d, or `go run ./scripts/edge-dev -setup`)
 // and skips without them unless CAMLENS_REQUIRE_DEPS=1.
-// TestEmbeddedModels runs the handler natively on the embedded models and
-// needs nothing.
+// TestEmbeddedModels runs the handler natively on the embedded models, and
+// TestServeMount through the dev server's site handler (scripts/serve/site)
+// as `go run ./scripts/serve` mounts it; they need nothing.
 package edgetest

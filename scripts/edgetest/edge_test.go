@@ -21,12 +21,14 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/camlens/camlens/core/api"
 	"github.com/camlens/camlens/core/npy"
 	"github.com/camlens/camlens/models"
 	"github.com/camlens/camlens/scripts/edge-dev/edgedev"
+	"github.com/camlens/camlens/scripts/serve/site"
 )
 
 // sample is an entry of web/samples/samples.json.
@@ -620,4 +622,30 @@ func processCPU() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestServeMount: the native dev server's site handler (scripts/serve/site)
+// hands /api/ to the API handler, as `go run ./scripts/serve` mounts it.
+func TestServeMount(t *testing.T) {
+	h, err := api.NewHandler(api.Config{Models: models.FS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := site.Handler(fstest.MapFS{"index.html": {Data: []byte("<!doctype html>site")}}, h)
+	for _, c := range []struct {
+		method, path string
+		status       int
+		want         string
+	}{
+		{"GET", "/", 200, "site"},
+		{"GET", "/api/models", 200, `"default":"face-expression"`},
+		{"GET", "/api/explain", 405, `"code":"method_not_allowed"`},
+		{"GET", "/api/nope", 404, `"code":"not_found"`},
+	} {
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, httptest.NewRequest(c.method, c.path, nil))
+		if w.Code != c.status || !strings.Contains(w.Body.String(), c.want) {
+			t.Errorf("%s %s: status %d, body %.200s", c.method, c.path, w.Code, w.Body)
+		}
+	}
 }
