@@ -244,16 +244,18 @@ func TestShortSlicesPanic(t *testing.T) {
 	k := simd(t)
 	g := nn.Depthwise3x3Geom{Planes: 2, Mult: 1, H: 4, W: 4, OH: 4, OW: 4, SH: 1, SW: 1, PadTop: 1, PadLeft: 1}
 	for name, call := range map[string]func(){
-		"gemm a":         func() { k.Gemm(2, 2, 2, make([]float32, 3), make([]float32, 4), make([]float32, 4), false) },
-		"gemm c":         func() { k.Gemm(2, 2, 2, make([]float32, 4), make([]float32, 4), make([]float32, 3), true) },
-		"gemm negative":  func() { k.Gemm(-2, 2, 2, nil, nil, nil, false) },
-		"depthwise x":    func() { k.Depthwise3x3(g, make([]float32, 31), make([]float32, 18), nil, make([]float32, 32)) },
-		"depthwise y":    func() { k.Depthwise3x3(g, make([]float32, 32), make([]float32, 18), nil, make([]float32, 31)) },
-		"depthwise bias": func() { k.Depthwise3x3(g, make([]float32, 32), make([]float32, 18), make([]float32, 1), make([]float32, 32)) },
-		"depthwise f":    func() { k.Depthwise3x3(g, make([]float32, 32), make([]float32, 17), nil, make([]float32, 32)) },
-		"gradient gx":    func() { k.Depthwise3x3Grad(g, make([]float32, 18), make([]float32, 32), make([]float32, 31)) },
-		"gradient gy":    func() { k.Depthwise3x3Grad(g, make([]float32, 18), make([]float32, 31), make([]float32, 32)) },
-		"bad geometry":   func() { k.Depthwise3x3(nn.Depthwise3x3Geom{Planes: 3, Mult: 2}, nil, nil, nil, nil) },
+		"gemm a":        func() { k.Gemm(2, 2, 2, make([]float32, 3), make([]float32, 4), make([]float32, 4), false) },
+		"gemm c":        func() { k.Gemm(2, 2, 2, make([]float32, 4), make([]float32, 4), make([]float32, 3), true) },
+		"gemm negative": func() { k.Gemm(-2, 2, 2, nil, nil, nil, false) },
+		"depthwise x":   func() { k.Depthwise3x3(g, make([]float32, 31), make([]float32, 18), nil, make([]float32, 32)) },
+		"depthwise y":   func() { k.Depthwise3x3(g, make([]float32, 32), make([]float32, 18), nil, make([]float32, 31)) },
+		"depthwise bias": func() {
+			k.Depthwise3x3(g, make([]float32, 32), make([]float32, 18), make([]float32, 1), make([]float32, 32))
+		},
+		"depthwise f":  func() { k.Depthwise3x3(g, make([]float32, 32), make([]float32, 17), nil, make([]float32, 32)) },
+		"gradient gx":  func() { k.Depthwise3x3Grad(g, make([]float32, 18), make([]float32, 32), make([]float32, 31)) },
+		"gradient gy":  func() { k.Depthwise3x3Grad(g, make([]float32, 18), make([]float32, 31), make([]float32, 32)) },
+		"bad geometry": func() { k.Depthwise3x3(nn.Depthwise3x3Geom{Planes: 3, Mult: 2}, nil, nil, nil, nil) },
 	} {
 		func() {
 			defer func() {
