@@ -74,7 +74,7 @@ const maxModelBytes = 512 << 20
 
 type options struct {
 	model, methods, data, jsonOut, layer string
-	n, steps, workers, tolerance         int
+	n, steps, workers, tolerance, sanity int
 	extra                                bool
 }
 
@@ -93,6 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.layer, "layer", "", "target layer (default: the model's default layer)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
 	fs.BoolVar(&o.extra, "extra", false, "also measure the confidence change and ROAD (slow)")
+	fs.IntVar(&o.sanity, "sanity", 0, "also run the cascading-randomisation sanity check on the first N images")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: evaluate -model M [-method all|m1,m2] [-data DIR] [-n N] [-json FILE] [flags]\n\n")
 		fs.PrintDefaults()
@@ -109,11 +110,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	if o.n < 0 || o.steps < 1 || o.workers < 1 || o.tolerance < 0 {
-		fmt.Fprintln(stderr, "evaluate: -n, -tolerance must be ≥ 0 and -steps, -workers ≥ 1")
+	if o.n < 0 || o.steps < 1 || o.workers < 1 || o.tolerance < 0 || o.sanity < 0 {
+		fmt.Fprintln(stderr, "evaluate: -n, -tolerance, -sanity must be ≥ 0 and -steps, -workers ≥ 1")
 		return 2
 	}
-	model, err := loadModel(o.model)
+	mf, model, err := loadModel(o.model)
 	if err != nil {
 		fmt.Fprintf(stderr, "evaluate: %v\n", err)
 		return 1
@@ -153,6 +154,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "Each map explains the ground-truth class (logit target, layer %s); deletion/insertion: %d steps, softmax probability, zero / blurred substrate; pointing tolerance %d px.\n\n",
 		ev.layerName(), o.steps, o.tolerance)
 	writeTable(stdout, res, o.extra)
+	if runErr == nil && o.sanity > 0 {
+		if res.sanity, runErr = ev.sanityCheck(ctx, mf); runErr == nil {
+			writeSanity(stdout, res, ev)
+		}
+	}
 	if o.jsonOut != "" {
 		if err := writeJSON(o.jsonOut, res, o.extra); err != nil {
 			fmt.Fprintf(stderr, "evaluate: %v\n", err)
@@ -171,12 +177,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 var clutterPreprocess = modelfile.Preprocess{Width: 96, Height: 96, Channels: "L", Fit: "stretch", Resize: "bilinear",
 	Scale: 1.0 / 255, Mean: []float32{0.1307}, Std: []float32{0.3081}}
 
-func loadModel(path string) (*cam.Model, error) {
+func loadModel(path string) (*modelfile.Model, *cam.Model, error) {
 	var m *modelfile.Model
 	if strings.EqualFold(filepath.Ext(path), ".onnx") {
 		data, err := readLimited(path, maxModelBytes)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		p := clutterPreprocess
 		labels := make([]string, 10)
@@ -184,19 +190,19 @@ func loadModel(path string) (*cam.Model, error) {
 			labels[i] = strconv.Itoa(i)
 		}
 		if m, err = onnx.ImportWith(data, onnx.Options{Name: strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), Preprocess: &p, Labels: labels}); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
 		}
 	} else {
 		var err error
 		if m, err = modelfile.Load(path); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	cm, err := cam.NewModel(m)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return cm, nil
+	return m, cm, nil
 }
 
 func readLimited(path string, limit int64) ([]byte, error) {
@@ -273,7 +279,15 @@ type results struct {
 	entries []entry
 	images  int
 	correct int
-	sums    [][]score // per entry, per image done
+	sums    [][]score      // per entry, per image done
+	sanity  [][]sanityStep // per method entry (nil for baselines): mean ρ per randomised layer
+}
+
+// sanityStep is the mean rank correlation after randomising the learned
+// layers from the top down to Layer.
+type sanityStep struct {
+	Layer    string  `json:"layer"`
+	Spearman float64 `json:"spearman"`
 }
 
 type evaluator struct {
@@ -487,6 +501,9 @@ type summary struct {
 	InsertionAUC float64 `json:"insertion_auc"`
 	MeanIoU      float64 `json:"mean_iou"`
 	N            int     `json:"n"`
+	// With -sanity: mean Spearman ρ with the original map after randomising
+	// the learned layers from the output down to each layer.
+	Sanity []sanityStep `json:"sanity,omitempty"`
 	// With -extra.
 	KeepTop10Drop   *float64 `json:"keep_top10_drop,omitempty"`
 	CAMMultDrop     *float64 `json:"cam_mult_drop,omitempty"`
@@ -568,6 +585,9 @@ func writeJSON(path string, r *results, extra bool) error {
 				return fmt.Errorf("%s: NaN in the results", e.key)
 			}
 		}
+		if r.sanity != nil {
+			s.Sanity = r.sanity[j]
+		}
 		out[e.key] = s
 	}
 	b, err := json.MarshalIndent(out, "", "  ")
@@ -578,4 +598,73 @@ func writeJSON(path string, r *results, extra bool) error {
 		return fmt.Errorf("-json: %w", err)
 	}
 	return nil
+}
+
+// sanityCheck runs metrics.SanityCheck for every method on the first
+// o.sanity images (the ground-truth class, seed = image index) and returns
+// the mean ρ per randomised layer.
+func (ev *evaluator) sanityCheck(ctx context.Context, mf *modelfile.Model) ([][]sanityStep, error) {
+	k := min(ev.o.sanity, ev.set.Len())
+	out := make([][]sanityStep, len(ev.entries))
+	total, done := 0, 0
+	for _, e := range ev.entries {
+		if e.method != "" {
+			total += k
+		}
+	}
+	for j, e := range ev.entries {
+		if e.method == "" {
+			continue
+		}
+		for i := range k {
+			s, err := ev.session(i)
+			if err != nil {
+				return nil, err
+			}
+			r, err := metrics.SanityCheck(ctx, mf, s.Input(), ev.set.Labels[i], metrics.CAMExplainer(ev.request(e.method, 0)), metrics.SanityOptions{Seed: uint64(i)})
+			if err != nil {
+				return nil, fmt.Errorf("sanity check: image %d: %s: %w", i, e.method, err)
+			}
+			if out[j] == nil {
+				out[j] = make([]sanityStep, len(r.Steps))
+				for l, st := range r.Steps {
+					out[j][l].Layer = st.Layer
+				}
+			}
+			for l, st := range r.Steps {
+				out[j][l].Spearman += st.Spearman / float64(k)
+			}
+			done++
+			fmt.Fprintf(ev.stderr, "\revaluate: sanity check %d/%d   ", done, total)
+		}
+	}
+	fmt.Fprintln(ev.stderr)
+	return out, nil
+}
+
+func writeSanity(w io.Writer, r *results, ev *evaluator) {
+	var layers []string
+	for _, s := range r.sanity {
+		if s != nil {
+			for _, st := range s {
+				layers = append(layers, st.Layer)
+			}
+			break
+		}
+	}
+	if layers == nil {
+		return
+	}
+	fmt.Fprintf(w, "\nSanity check (Adebayo et al. 2018, cascading randomisation, %d images): mean Spearman ρ between the map and the map after randomising the learned layers from the output down to each layer (near 1: the map ignores the model).\n\n", min(ev.o.sanity, ev.set.Len()))
+	fmt.Fprintf(w, "| Method | %s |\n|---|%s\n", strings.Join(layers, " | "), strings.Repeat("---:|", len(layers)))
+	for j, e := range r.entries {
+		if r.sanity[j] == nil {
+			continue
+		}
+		fmt.Fprintf(w, "| %s |", e.title)
+		for _, st := range r.sanity[j] {
+			fmt.Fprintf(w, " %.3f |", st.Spearman)
+		}
+		fmt.Fprintln(w)
+	}
 }

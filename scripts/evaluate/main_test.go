@@ -140,6 +140,7 @@ type runOut struct {
 	code           int
 	stdout, stderr string
 	json           map[string]map[string]float64
+	sanity         map[string][]sanityStep
 }
 
 func runCmd(t *testing.T, ctx context.Context, args ...string) runOut {
@@ -149,8 +150,28 @@ func runCmd(t *testing.T, ctx context.Context, args ...string) runOut {
 	code := run(ctx, append(args, "-json", jp), &so, &se)
 	r := runOut{code: code, stdout: so.String(), stderr: se.String()}
 	if b, err := os.ReadFile(jp); err == nil {
-		if err := json.Unmarshal(b, &r.json); err != nil {
+		var raw map[string]map[string]json.RawMessage
+		if err := json.Unmarshal(b, &raw); err != nil {
 			t.Fatalf("bad JSON: %v\n%s", err, b)
+		}
+		r.json, r.sanity = map[string]map[string]float64{}, map[string][]sanityStep{}
+		for key, fields := range raw {
+			r.json[key] = map[string]float64{}
+			for f, v := range fields {
+				var err error
+				if f == "sanity" {
+					var s []sanityStep
+					err = json.Unmarshal(v, &s)
+					r.sanity[key] = s
+				} else {
+					var x float64
+					err = json.Unmarshal(v, &x)
+					r.json[key][f] = x
+				}
+				if err != nil {
+					t.Fatalf("%s.%s: %v", key, f, err)
+				}
+			}
 		}
 	}
 	return r
@@ -195,6 +216,26 @@ func TestRunOnSyntheticData(t *testing.T) {
 		if math.Abs(a.json["cam"][f]-v) > 1e-6 {
 			t.Errorf("%s: Grad-CAM %v, CAM %v", f, v, a.json["cam"][f])
 		}
+	}
+	// The sanity check: one row per method, one column per learned layer.
+	d := runCmd(t, context.Background(), "-model", model, "-data", dir, "-n", "2", "-method", "gradcam,guided-backprop", "-steps", "2", "-sanity", "2")
+	if d.code != 0 {
+		t.Fatalf("exit %d: %s", d.code, d.stderr)
+	}
+	t.Logf("\n%s", d.stdout)
+	for _, key := range []string{"gradcam", "guided-backprop"} {
+		s := d.sanity[key]
+		if len(s) != 5 || s[0].Layer != "fc" || s[4].Layer != "c1" {
+			t.Fatalf("%s sanity %+v: want fc, c4, c3, c2, c1", key, s)
+		}
+		for _, st := range s {
+			if math.IsNaN(st.Spearman) || st.Spearman < -1 || st.Spearman > 1 {
+				t.Errorf("%s: ρ %v at %s", key, st.Spearman, st.Layer)
+			}
+		}
+	}
+	if d.sanity["random"] != nil || !strings.Contains(d.stdout, "| Method | fc | c4 | c3 | c2 | c1 |") {
+		t.Errorf("sanity table or JSON wrong:\n%s", d.stdout)
 	}
 	// One worker and three give the same numbers.
 	args := []string{"-model", model, "-data", dir, "-method", "gradcam,eigencam", "-steps", "6"}
