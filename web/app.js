@@ -393,12 +393,13 @@ function showTimings(r) {
     ["Method", r.timings.method], ["Explanation total", r.timings.total],
   ];
   ui.timings.textContent = "";
-  for (const [k, v] of rows) {
-    if (v === undefined) continue;
+  const add = (k, v) => {
     const dt = document.createElement("dt"); dt.textContent = k;
-    const dd = document.createElement("dd"); dd.textContent = formatMs(v);
+    const dd = document.createElement("dd"); dd.textContent = v;
     ui.timings.append(dt, dd);
-  }
+  };
+  for (const [k, v] of rows) if (v !== undefined) add(k, formatMs(v));
+  if (ex.info) add("Kernels", ex.info.kernels === "wasm-simd" ? "WebAssembly SIMD" : "pure Go");
 }
 
 async function restyle() {
@@ -656,6 +657,8 @@ function installAPI(ready) {
     catalog: () => catalog.map((e) => Object.assign({}, e)),
     samples: () => samples.map((s) => Object.assign({}, s)),
     methods: () => methods.map((m) => Object.assign({}, m)),
+    // info() is the engine's: methods, colormaps, Go version, kernels.
+    info: () => Object.assign({}, ex.info),
     model: () => ex.model,
     // loadModel(id) loads a catalog model; loadModel(bytes, name) a file.
     async loadModel(src, name) {

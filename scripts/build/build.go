@@ -16,9 +16,11 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/camlens/camlens/scripts/serve/site"
+	"github.com/camlens/camlens/wasm/kernels"
 )
 
 // Compression selects which precompressed siblings Build writes.
@@ -74,6 +76,7 @@ type Report struct {
 	Catalog  []CatalogEntry `json:"catalog"`
 	Precache []string       `json:"precache"`  // what the service worker stores on install
 	ColdLoad []string       `json:"cold_load"` // files a first visit downloads
+	Kernels  bool           `json:"kernels"`   // kernels.wasm (SIMD) was built
 }
 
 // ColdLoadBytes sums the raw and the transfer sizes of r.ColdLoad.
@@ -145,8 +148,8 @@ func Build(ctx context.Context, opt Options) (*Report, error) {
 			continue
 		}
 		switch ext := path.Ext(name); {
-		case name == "sw.js":
-			// written last, with the precache list
+		case name == "sw.js" || name == "worker.js":
+			// written below, with what the build knows filled in
 		case ext == ".html":
 			if err := b.copyFile(filepath.Join(web, name), name); err != nil {
 				return nil, err
@@ -185,7 +188,32 @@ func Build(ctx context.Context, opt Options) (*Report, error) {
 		}
 		b.record(w.name, data)
 	}
-	// 7. Service worker: the version is a hash of everything else.
+	// 7. The SIMD kernel module (wasm/kernels), when wabt is installed; the
+	// engine falls back to pure Go without it.
+	kernelsPath := ""
+	switch mod, err := kernels.Assemble(ctx); {
+	case errors.Is(err, kernels.ErrNoWat2Wasm):
+		logf("build: %v; the engine will use its pure-Go kernels", err)
+	case err != nil:
+		return nil, fmt.Errorf("build: %w", err)
+	default:
+		if err := b.writeFile("kernels.wasm", mod); err != nil {
+			return nil, err
+		}
+		kernelsPath = "../kernels.wasm"
+	}
+	wjs, err := os.ReadFile(filepath.Join(web, "worker.js"))
+	if err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
+	if !bytes.Contains(wjs, []byte(`"__CAMLENS_KERNELS__"`)) {
+		return nil, errors.New("build: web/worker.js lacks the __CAMLENS_KERNELS__ placeholder")
+	}
+	wjs = bytes.Replace(wjs, []byte(`"__CAMLENS_KERNELS__"`), []byte(strconv.Quote(kernelsPath)), 1)
+	if err := b.writeFile("web/worker.js", wjs); err != nil {
+		return nil, err
+	}
+	// 8. Service worker: the version is a hash of everything else.
 	version := b.version()
 	precache := b.precacheList(cat)
 	sw, err := os.ReadFile(filepath.Join(web, "sw.js"))
@@ -198,14 +226,14 @@ func Build(ctx context.Context, opt Options) (*Report, error) {
 	if err := b.writeFile("sw.js", sw); err != nil {
 		return nil, err
 	}
-	rep := &Report{Out: opt.Out, Version: version, Catalog: cat, Precache: precache, ColdLoad: coldLoad(precache)}
+	rep := &Report{Out: opt.Out, Version: version, Catalog: cat, Precache: precache, ColdLoad: coldLoad(precache), Kernels: kernelsPath != ""}
 	buildJSON, _ := json.MarshalIndent(struct {
 		Version string `json:"version"`
 	}{version}, "", "  ")
 	if err := b.writeFile("build.json", buildJSON); err != nil {
 		return nil, err
 	}
-	// 8. Precompression.
+	// 9. Precompression.
 	brotli := ""
 	if opt.Compress == CompressBest {
 		brotli, _ = exec.LookPath("brotli")

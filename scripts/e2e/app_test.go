@@ -219,6 +219,11 @@ func TestApp(t *testing.T) {
 
 	t.Run("sample", func(t *testing.T) {
 		p.t = t
+		kernels := eval[string](p, `camlens.info().kernels`)
+		t.Logf("engine kernels: %s (kernels.wasm built: %v)", kernels, env.report.Kernels)
+		if env.report.Kernels && kernels != "wasm-simd" {
+			t.Errorf("the build shipped kernels.wasm but the engine runs %q kernels", kernels)
+		}
 		top := p.text("#preds .pred .label")
 		t.Logf("sample %s: top class %q (samples.json: %q)", smps[0].File, top, smps[0].Expected)
 		if top != smps[0].Expected {

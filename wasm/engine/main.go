@@ -13,13 +13,25 @@ import (
 	"syscall/js"
 	"time"
 
+	"github.com/camlens/camlens/core/nn"
 	"github.com/camlens/camlens/wasm/engine/worker"
+	"github.com/camlens/camlens/wasm/kernels"
 )
 
 func main() {
 	self := js.Global()
+	// web/worker.js has loaded the SIMD kernel module when the build
+	// shipped one and the browser runs it; otherwise pure Go.
+	k, name := nn.Kernels(nn.GoKernels{}), "go"
+	if simd, err := kernels.Load(); err == nil {
+		k, name = simd, "wasm-simd"
+	} else if self.Get(kernels.GlobalName).Truthy() {
+		js.Global().Get("console").Call("warn", "camlens engine: "+err.Error())
+	}
 	w := worker.New(worker.Options{
-		Post: func(m worker.Message) { post(self, m) },
+		Kernels:     k,
+		KernelsName: name,
+		Post:        func(m worker.Message) { post(self, m) },
 		// A timer hands the event loop back to JavaScript, so queued
 		// messages (a cancel) are delivered before the work goes on.
 		Yield:      func() { time.Sleep(time.Millisecond) },

@@ -18,6 +18,7 @@ import (
 	"github.com/camlens/camlens/core/cam"
 	"github.com/camlens/camlens/core/imaging"
 	"github.com/camlens/camlens/core/modelfile"
+	"github.com/camlens/camlens/core/nn"
 	"github.com/camlens/camlens/core/onnx"
 )
 
@@ -29,6 +30,8 @@ const (
 
 // state is what the engine holds between requests.
 type state struct {
+	kernels nn.Kernels // nil: pure Go
+
 	model     *cam.Model
 	modelName string
 	format    string
@@ -200,7 +203,7 @@ func (s *state) predict(crop []int, k int) (Fields, error) {
 		return nil, inputErr(err)
 	}
 	prep := time.Since(t0)
-	sess, err := s.model.NewSession(x)
+	sess, err := s.model.NewSession(x, cam.WithKernels(s.kernels))
 	if err != nil {
 		return nil, inputErr(err)
 	}

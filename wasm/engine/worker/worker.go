@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/camlens/camlens/core/cam"
+	"github.com/camlens/camlens/core/nn"
 )
 
 // Request is one message from the page. Which fields apply depends on Op.
@@ -87,6 +88,11 @@ type Options struct {
 	// YieldEvery is the least time between two Yield calls during slow
 	// work (default 50 ms).
 	YieldEvery time.Duration
+	// Kernels run the networks' heavy loops (nil: the pure-Go ones); in
+	// the browser, the WebAssembly SIMD kernels of wasm/kernels.
+	Kernels nn.Kernels
+	// KernelsName names Kernels for the page ("wasm-simd", "go").
+	KernelsName string
 }
 
 // Worker answers requests. Create it with New; it is safe for use by
@@ -116,7 +122,11 @@ func New(opt Options) *Worker {
 	if opt.Yield == nil {
 		opt.Yield = func() {}
 	}
+	if opt.KernelsName == "" {
+		opt.KernelsName = "go"
+	}
 	w := &Worker{opt: opt, wake: make(chan struct{}, 1)}
+	w.st.kernels = opt.Kernels
 	go w.loop()
 	return w
 }
@@ -202,7 +212,9 @@ func (w *Worker) run(j *job) (res Fields, err error) {
 	r := &j.req
 	switch r.Op {
 	case "hello":
-		return hello(), nil
+		h := hello()
+		h["kernels"] = w.opt.KernelsName
+		return h, nil
 	case "loadModel":
 		return w.st.loadModel(r.Data, r.Name)
 	case "setImage":
