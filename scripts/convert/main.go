@@ -20,6 +20,9 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -53,6 +56,7 @@ type config struct {
 	channels, resize, fit, crop  string
 	name, title, license, source string
 	attribution, layer, output   string
+	description, provenanceJSON  string
 	float, listLayers            bool
 	checkImage, checkTensor      string
 }
@@ -77,6 +81,8 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&c.license, "license", "", "SPDX licence id")
 	fs.StringVar(&c.source, "source", "", "where the model comes from")
 	fs.StringVar(&c.attribution, "attribution", "", "copyright line")
+	fs.StringVar(&c.description, "description", "", "one-paragraph description of the model")
+	fs.StringVar(&c.provenanceJSON, "provenance-json", "", "JSON file with more provenance fields (notes, metrics: {name: value}); sha256 defaults to the ONNX file's")
 	fs.StringVar(&c.layer, "layer", "", "default target layer (an ONNX tensor name)")
 	fs.StringVar(&c.output, "output", "", "ONNX tensor holding the logits (default: the first graph output)")
 	fs.BoolVar(&c.float, "float", false, "store float32 weights instead of int8")
@@ -99,6 +105,36 @@ func parseFlags(args []string) (*config, error) {
 		return nil, errors.New("nothing to do: give -o, -list-layers or -check")
 	}
 	return &c, nil
+}
+
+// mergeProvenance overlays the non-empty fields of the JSON file at path
+// (a modelfile.Provenance) onto p.
+func mergeProvenance(p *modelfile.Provenance, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("-provenance-json: %w", err)
+	}
+	var extra modelfile.Provenance
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&extra); err != nil {
+		return fmt.Errorf("-provenance-json %s: %w", path, err)
+	}
+	for _, f := range []struct {
+		dst *string
+		src string
+	}{
+		{&p.Source, extra.Source}, {&p.License, extra.License}, {&p.Attribution, extra.Attribution},
+		{&p.SHA256, extra.SHA256}, {&p.Notes, extra.Notes},
+	} {
+		if f.src != "" {
+			*f.dst = f.src
+		}
+	}
+	if len(extra.Metrics) > 0 {
+		p.Metrics = extra.Metrics
+	}
+	return nil
 }
 
 func floats(s, what string) ([]float32, error) {
@@ -173,8 +209,14 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opt := onnx.Options{Name: c.name, Title: c.title, Labels: labels, Output: c.output,
-		Provenance: modelfile.Provenance{Source: c.source, License: c.license, Attribution: c.attribution}}
+	sum := sha256.Sum256(data)
+	prov := modelfile.Provenance{Source: c.source, License: c.license, Attribution: c.attribution, SHA256: hex.EncodeToString(sum[:])}
+	if c.provenanceJSON != "" {
+		if err := mergeProvenance(&prov, c.provenanceJSON); err != nil {
+			return err
+		}
+	}
+	opt := onnx.Options{Name: c.name, Title: c.title, Labels: labels, Output: c.output, Provenance: prov}
 	if w > 0 {
 		opt.InputShape = []int{0, 0, h, w}
 	}
@@ -187,6 +229,9 @@ func run(args []string, stdout io.Writer) error {
 	}
 	if c.layer != "" {
 		m.Meta.DefaultLayer = c.layer
+	}
+	if c.description != "" {
+		m.Meta.Description = c.description
 	}
 	g, err := nn.Build(m.Graph, m.Weights)
 	if err != nil {
