@@ -65,6 +65,9 @@ func (j *job) ablationCAMWeights(li int, l *layerData) ([]float32, error) {
 		return nil, fmt.Errorf("cam: target: %w", err)
 	}
 	y := float32(y0)
+	if y == 0 {
+		return nil, fmt.Errorf("cam: ablationcam: the target's value is 0 for class %d, so its weights (y − y_k)/y are undefined; use another method or class", j.class)
+	}
 	w := make([]float32, len(yk))
 	for k, v := range yk {
 		w[k] = (y - float32(v)) / y

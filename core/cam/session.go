@@ -7,6 +7,7 @@ import (
 	"image"
 	"math"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -245,8 +246,13 @@ type Result struct {
 	C      int // channels of Guided
 	// Box is the bounding box of the largest 8-connected region of Map at
 	// or above BoxThreshold of its maximum; Peak is Map's argmax.
-	Box     image.Rectangle
-	Peak    image.Point
+	Box  image.Rectangle
+	Peak image.Point
+	// Note, when not empty, explains a map that is all zero: why nothing
+	// in the target layer speaks for the target (for example: the
+	// target's gradient there is zero everywhere). For people; "" for a
+	// map with content.
+	Note    string
 	Timings Timings
 }
 
@@ -330,6 +336,10 @@ func (s *Session) Explain(ctx context.Context, r Request) (*Result, error) {
 	if err := j.run(); err != nil {
 		return nil, err
 	}
+	if err := checkResult(res); err != nil {
+		return nil, err
+	}
+	res.Note = j.note()
 	res.Box = Box(res.Map, res.W, res.H)
 	res.Peak = Peak(res.Map, res.W, res.H)
 	res.Timings.Method = time.Since(start) - res.Timings.Forward - res.Timings.Backward
@@ -347,6 +357,9 @@ type job struct {
 	neg    bool
 	target nn.Target
 	res    *Result
+	// zeroGrad names the target layers where the target's gradient is
+	// zero everywhere (for Result.Note).
+	zeroGrad []string
 }
 
 func (j *job) run() error {
@@ -383,6 +396,11 @@ func (j *job) run() error {
 		var err error
 		if grads, err = j.gradients(idx); err != nil {
 			return err
+		}
+		for i, li := range idx {
+			if allZero(grads[li].Data) {
+				j.zeroGrad = append(j.zeroGrad, names[i])
+			}
 		}
 	}
 	maps := make([][]float32, len(idx))
@@ -521,6 +539,15 @@ func (j *job) backward(t nn.Target, wrt []int, guided bool) (map[int]*tensor.Ten
 		return nil, fmt.Errorf("cam: backward pass: %w", err)
 	}
 	s.backwards++
+	for _, k := range wrt {
+		if err := got[k].CheckFinite(); err != nil {
+			where := "the input"
+			if k != nn.InputIndex {
+				where = fmt.Sprintf("layer %q", g.Nodes[k].Spec.Name)
+			}
+			return nil, fmt.Errorf("cam: the gradient of class %d (%s) at %s is not finite: the backward pass overflows (%w: %v)", j.class, j.kind, where, nn.ErrNotFinite, err)
+		}
+	}
 	return got, nil
 }
 
@@ -547,4 +574,57 @@ func argmax(x []float32) int {
 		}
 	}
 	return best
+}
+
+// checkResult refuses a result with a NaN or an infinity in the map, the
+// raw map, the weights or the guided gradient: an explanation is never
+// NaN. Activations and gradients are checked where they are computed, so
+// only a method's own arithmetic can get here.
+func checkResult(r *Result) error {
+	parts := []struct {
+		what string
+		v    []float32
+	}{{"map", r.Map}, {"weights", r.Weights}, {"guided gradient", r.Guided}}
+	if r.Raw != nil {
+		parts = append(parts, struct {
+			what string
+			v    []float32
+		}{"raw map", r.Raw.Data})
+	}
+	for _, p := range parts {
+		for i, v := range p.v {
+			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+				return fmt.Errorf("cam: %s of class %d at layers %q: element %d of the %s is %v (%w)", r.Method, r.Class, r.Layers, i, p.what, v, nn.ErrNotFinite)
+			}
+		}
+	}
+	return nil
+}
+
+// note explains an all-zero map (Result.Note); "" when the map has content.
+func (j *job) note() string {
+	if !allZero(j.res.Map) {
+		return ""
+	}
+	target := fmt.Sprintf("%s of class %d (%q)", j.kind, j.class, j.res.Label)
+	if j.neg {
+		target = "negated " + target
+	}
+	switch {
+	case len(j.zeroGrad) > 0:
+		return fmt.Sprintf("the map is all zero: the gradient of the %s is zero everywhere at layer %q, so the score does not depend on that layer for this image (for example, every ReLU after it is inactive); try another layer or class",
+			target, strings.Join(j.zeroGrad, `", "`))
+	case j.meth.guidedOnly:
+		return fmt.Sprintf("the map is all zero: the guided gradient of the %s at the input is zero everywhere", target)
+	}
+	return fmt.Sprintf("the map is all zero: no position of layer %q contributes positively to the %s", strings.Join(j.res.Layers, `", "`), target)
+}
+
+func allZero(x []float32) bool {
+	for _, v := range x {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -88,7 +88,7 @@ func decodeConfig(data []byte, maxPixels int64) (image.Config, string, error) {
 	}
 	cfg, err := codecs[format].config(bytes.NewReader(data))
 	if err != nil {
-		return image.Config{}, format, fmt.Errorf("imaging: read %s header: %w", format, err)
+		return image.Config{}, format, fmt.Errorf("imaging: read %s header (the file is damaged or cut short): %w", format, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return image.Config{}, format, fmt.Errorf("imaging: %s image is %d×%d: empty image", format, cfg.Width, cfg.Height)
@@ -107,7 +107,7 @@ func decode(data []byte, maxPixels int64) (image.Image, string, error) {
 	}
 	img, err := codecs[format].decode(bytes.NewReader(data))
 	if err != nil {
-		return nil, format, fmt.Errorf("imaging: decode %s (%d×%d): %w", format, cfg.Width, cfg.Height, err)
+		return nil, format, fmt.Errorf("imaging: decode %s (%d×%d): the file is damaged or cut short: %w", format, cfg.Width, cfg.Height, err)
 	}
 	full := image.Rect(0, 0, cfg.Width, cfg.Height)
 	if b := img.Bounds(); b != full {

@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/camlens/camlens/core/modelfile"
+	"github.com/camlens/camlens/core/nn"
 	"github.com/camlens/camlens/core/tensor"
 )
 
@@ -253,6 +254,10 @@ func ToTensor(img image.Image, crop image.Rectangle, p modelfile.Preprocess) (*t
 		d := dst[c]
 		for i, v := range d {
 			d[i] = (v*q.scale - m) / s
+			if !finite(d[i]) {
+				return nil, fmt.Errorf("imaging: preprocessing gives a non-finite value: input channel %d at (%d, %d) is (%v·%v − %v) / %v = %v; the model's preprocess scale, mean or std is out of range: %w",
+					c, i%q.w, i/q.w, v, q.scale, m, s, d[i], nn.ErrNotFinite)
+			}
 		}
 	}
 	return t, nil

@@ -119,7 +119,7 @@ func TestParseCorrupt(t *testing.T) {
 			binary.LittleEndian.PutUint64(b, 1<<40)
 			return b
 		}, ErrTooLarge, "header length 1099511627776 (file bytes 0–7) is over the 16777216-byte limit"},
-		{"PNG", bytesOf([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")), ErrTooLarge, "not a safetensors file?"},
+		{"PNG", bytesOf([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")), ErrNotModelFile, "this looks like a PNG image, not a safetensors file"},
 		{"header not an object", bytesOf(rawFile(`[1, 2]   `, nil)), ErrNotModelFile, "does not start with '{'"},
 		{"no metadata", bytesOf(rawFile(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, make([]byte, 4))), ErrNotModelFile, `header has no "__metadata__"`},
 		{"format pt", edit(func(h header, _ []byte) []byte { h.metadata()["format"] = "pt"; return nil }), ErrNotModelFile, `format is "pt", want "camlens"`},

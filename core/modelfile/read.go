@@ -94,6 +94,11 @@ func parse(data []byte) (*Model, error) {
 		return nil, errf(ErrTruncated, "file is %d bytes, shorter than its 8-byte header length field", len(data))
 	}
 	hlen := binary.LittleEndian.Uint64(data)
+	if len(data) > 8 && data[8] != '{' && (hlen > MaxHeaderBytes || hlen > uint64(len(data)-8) || DescribeKind(data) != "") {
+		// Bytes 0–7 are not the length of a header that starts at byte 8:
+		// another kind of file, not a truncated or oversized model.
+		return nil, notSafetensors(data)
+	}
 	if hlen > MaxHeaderBytes {
 		return nil, errf(ErrTooLarge, "header length %d (file bytes 0–7) is over the %d-byte limit (not a safetensors file?)", hlen, MaxHeaderBytes)
 	}

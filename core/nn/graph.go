@@ -48,7 +48,7 @@ func Build(spec GraphSpec, weights map[string]*tensor.Tensor) (*Graph, error) {
 		return nil, errors.New("nn: graph has no nodes")
 	}
 	if len(spec.Nodes) > MaxNodes {
-		return nil, fmt.Errorf("nn: graph has %d nodes, limit %d", len(spec.Nodes), MaxNodes)
+		return nil, fmt.Errorf("nn: %w: graph has %d nodes, limit %d", ErrTooLarge, len(spec.Nodes), MaxNodes)
 	}
 	if spec.Input.Name == "" {
 		spec.Input.Name = "input"
@@ -80,6 +80,9 @@ func Build(spec GraphSpec, weights map[string]*tensor.Tensor) (*Graph, error) {
 		b, ok := builders[ns.Op]
 		if !ok {
 			return nil, fmt.Errorf("nn: node %q: unknown op %q", ns.Name, ns.Op)
+		}
+		if err := checkAttrs(ns); err != nil {
+			return nil, err
 		}
 		n := &Node{Spec: *ns, Const: true}
 		shapes := make([][]int, len(ns.Inputs))
@@ -186,7 +189,9 @@ func (a *Activations) At(i int) *tensor.Tensor {
 }
 
 // Forward runs every node up to the output on x (shape N×input shape) and
-// keeps every output.
+// keeps every output. A NaN or infinity in x is an error, and so is one in
+// a node's output: the error wraps ErrNotFinite and names the first node
+// that produced one.
 func (g *Graph) Forward(ctx *Context, x *tensor.Tensor) (*Activations, error) {
 	return g.ForwardTo(ctx, x, g.Output)
 }
@@ -198,7 +203,7 @@ func (g *Graph) ForwardTo(ctx *Context, x *tensor.Tensor, last int) (*Activation
 		return nil, fmt.Errorf("nn: input shape %v, want N×%v", x.Shape, want[1:])
 	}
 	if err := x.CheckFinite(); err != nil {
-		return nil, fmt.Errorf("nn: input: %w", err)
+		return nil, fmt.Errorf("nn: input: %w: %v", ErrNotFinite, err)
 	}
 	a := &Activations{Graph: g, Input: x, Out: make([]*tensor.Tensor, len(g.Nodes))}
 	for i := 0; i <= last && i < len(g.Nodes); i++ {
@@ -240,7 +245,7 @@ func (g *Graph) forwardNode(ctx *Context, a *Activations, i int) error {
 	}
 	n.Op.Forward(ctx, in, out)
 	a.Out[i] = out
-	return nil
+	return checkFiniteOutput(n, out)
 }
 
 // Backward propagates seed, the gradient of a scalar target with respect to

@@ -384,7 +384,7 @@ func (im *importer) node(i int, n *nodeProto) error {
 func (im *importer) countConst(v *value) error {
 	im.folded += v.Len()
 	if im.folded > im.lim.MaxConstElems {
-		return fmt.Errorf("folded constants exceed %d elements", im.lim.MaxConstElems)
+		return fmt.Errorf("folded constants exceed %d elements: %w", im.lim.MaxConstElems, ErrTooLarge)
 	}
 	return nil
 }
@@ -420,7 +420,7 @@ func (im *importer) emit(name, op string, inputs []string, attrs nn.Attrs, param
 		return nil, fmt.Errorf("tensor name %q is empty or longer than %d bytes", name, nn.MaxNameBytes)
 	}
 	if len(im.spec.Nodes) >= nn.MaxNodes {
-		return nil, fmt.Errorf("more than %d CamLens nodes", nn.MaxNodes)
+		return nil, fmt.Errorf("more than %d CamLens nodes: %w", nn.MaxNodes, ErrTooLarge)
 	}
 	if _, err := tensor.NumElements(shape); err != nil {
 		return nil, fmt.Errorf("output %q: %w", name, err)

@@ -141,7 +141,7 @@ func (c *call) constSize(shapes ...[]int) error {
 			return err
 		}
 		if n > 0 && total > c.im.lim.MaxConstElems/n {
-			return fmt.Errorf("folding would make a constant of more than %d elements", c.im.lim.MaxConstElems)
+			return fmt.Errorf("folding would make a constant of more than %d elements: %w", c.im.lim.MaxConstElems, ErrTooLarge)
 		}
 		total *= n
 	}
@@ -1843,7 +1843,7 @@ func opConstantOfShape(c *call) ([]*entry, error) {
 		return nil, err
 	}
 	if n > c.im.lim.MaxConstElems {
-		return nil, fmt.Errorf("shape %v above the constant limit", shape)
+		return nil, fmt.Errorf("shape %v above the constant limit: %w", shape, ErrTooLarge)
 	}
 	fill := floatValue([]int{1}, []float32{0})
 	if a := c.n.attr("value"); a != nil {

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
+
+	"github.com/camlens/camlens/core/modelfile"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -241,7 +244,7 @@ func (d *decoder) str(f field, what string) (string, error) {
 		return "", err
 	}
 	if len(f.b) > d.lim.MaxNameBytes {
-		return "", fmt.Errorf("%s: string of %d bytes, limit %d", what, len(f.b), d.lim.MaxNameBytes)
+		return "", fmt.Errorf("%s: string of %d bytes, limit %d: %w", what, len(f.b), d.lim.MaxNameBytes, ErrTooLarge)
 	}
 	return string(f.b), nil
 }
@@ -267,7 +270,7 @@ func appendVarints(dst []uint64, f field, max int, what string) ([]uint64, error
 	switch f.typ {
 	case protowire.VarintType:
 		if len(dst) >= max {
-			return nil, fmt.Errorf("%s: more than %d elements", what, max)
+			return nil, fmt.Errorf("%s: more than %d elements: %w", what, max, ErrTooLarge)
 		}
 		return append(dst, f.u), nil
 	case protowire.BytesType:
@@ -276,7 +279,7 @@ func appendVarints(dst []uint64, f field, max int, what string) ([]uint64, error
 			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		if n > max-len(dst) {
-			return nil, fmt.Errorf("%s: more than %d elements", what, max)
+			return nil, fmt.Errorf("%s: more than %d elements: %w", what, max, ErrTooLarge)
 		}
 		if dst == nil {
 			dst = make([]uint64, 0, n)
@@ -300,7 +303,7 @@ func appendFixed32(dst []uint32, f field, max int, what string) ([]uint32, error
 	switch f.typ {
 	case protowire.Fixed32Type:
 		if len(dst) >= max {
-			return nil, fmt.Errorf("%s: more than %d elements", what, max)
+			return nil, fmt.Errorf("%s: more than %d elements: %w", what, max, ErrTooLarge)
 		}
 		return append(dst, uint32(f.u)), nil
 	case protowire.BytesType:
@@ -309,7 +312,7 @@ func appendFixed32(dst []uint32, f field, max int, what string) ([]uint32, error
 		}
 		n := len(f.b) / 4
 		if n > max-len(dst) {
-			return nil, fmt.Errorf("%s: more than %d elements", what, max)
+			return nil, fmt.Errorf("%s: more than %d elements: %w", what, max, ErrTooLarge)
 		}
 		if dst == nil {
 			dst = make([]uint32, 0, n)
@@ -328,7 +331,7 @@ func appendFixed64(dst []uint64, f field, max int, what string) ([]uint64, error
 	switch f.typ {
 	case protowire.Fixed64Type:
 		if len(dst) >= max {
-			return nil, fmt.Errorf("%s: more than %d elements", what, max)
+			return nil, fmt.Errorf("%s: more than %d elements: %w", what, max, ErrTooLarge)
 		}
 		return append(dst, f.u), nil
 	case protowire.BytesType:
@@ -337,7 +340,7 @@ func appendFixed64(dst []uint64, f field, max int, what string) ([]uint64, error
 		}
 		n := len(f.b) / 8
 		if n > max-len(dst) {
-			return nil, fmt.Errorf("%s: more than %d elements", what, max)
+			return nil, fmt.Errorf("%s: more than %d elements: %w", what, max, ErrTooLarge)
 		}
 		if dst == nil {
 			dst = make([]uint64, 0, n)
@@ -354,7 +357,7 @@ func appendFixed64(dst []uint64, f field, max int, what string) ([]uint64, error
 // decodeModel decodes a ModelProto.
 func decodeModel(b []byte, lim Limits) (*modelProto, error) {
 	if len(b) > lim.MaxFileBytes {
-		return nil, fmt.Errorf("onnx: model is %d bytes, limit %d", len(b), lim.MaxFileBytes)
+		return nil, fmt.Errorf("onnx: model is %d bytes, limit %d: %w", len(b), lim.MaxFileBytes, ErrTooLarge)
 	}
 	d := &decoder{lim: lim}
 	m := &modelProto{}
@@ -389,7 +392,7 @@ func decodeModel(b []byte, lim Limits) (*modelProto, error) {
 				return err
 			}
 			if len(m.Opsets) >= 1000 {
-				return errors.New("more than 1000 opset imports")
+				return fmt.Errorf("more than 1000 opset imports: %w", ErrTooLarge)
 			}
 			var o opsetID
 			o, err = d.opset(f.b)
@@ -405,7 +408,7 @@ func decodeModel(b []byte, lim Limits) (*modelProto, error) {
 					m.Metadata = map[string]string{}
 				}
 				if len(m.Metadata) >= 1000 {
-					return errors.New("more than 1000 metadata entries")
+					return fmt.Errorf("more than 1000 metadata entries: %w", ErrTooLarge)
 				}
 				m.Metadata[k] = v
 			}
@@ -417,6 +420,11 @@ func decodeModel(b []byte, lim Limits) (*modelProto, error) {
 		return err
 	})
 	if err != nil {
+		// Name a file of another kind (a picture, a PDF, a CamLens model)
+		// rather than report the protobuf error it causes.
+		if what := modelfile.DescribeKind(b); what != "" && !strings.HasPrefix(what, "an ONNX") {
+			return nil, fmt.Errorf("onnx: this looks like %s, not an ONNX model (decoding it as ModelProto: %w)", what, err)
+		}
 		return nil, fmt.Errorf("onnx: decoding ModelProto: %w", err)
 	}
 	if m.Graph == nil {
@@ -466,7 +474,7 @@ func (d *decoder) graph(b []byte) (*graphProto, error) {
 				return err
 			}
 			if len(g.Nodes) >= d.lim.MaxNodes {
-				return fmt.Errorf("more than %d nodes", d.lim.MaxNodes)
+				return fmt.Errorf("more than %d nodes: %w", d.lim.MaxNodes, ErrTooLarge)
 			}
 			var n *nodeProto
 			if n, err = d.node(f.b); err != nil {
@@ -480,7 +488,7 @@ func (d *decoder) graph(b []byte) (*graphProto, error) {
 				return err
 			}
 			if len(g.Initializers) >= d.lim.MaxInitializers {
-				return fmt.Errorf("more than %d initializers", d.lim.MaxInitializers)
+				return fmt.Errorf("more than %d initializers: %w", d.lim.MaxInitializers, ErrTooLarge)
 			}
 			var t *tensorProto
 			if t, err = d.tensor(f.b); err != nil {
@@ -496,7 +504,7 @@ func (d *decoder) graph(b []byte) (*graphProto, error) {
 				return err
 			}
 			if len(g.Inputs)+len(g.Outputs) >= d.lim.MaxNodes+d.lim.MaxInitializers {
-				return fmt.Errorf("too many graph inputs and outputs")
+				return fmt.Errorf("too many graph inputs and outputs: %w", ErrTooLarge)
 			}
 			var v *valueInfo
 			if v, err = d.valueInfo(f.b); err != nil {
@@ -526,7 +534,7 @@ func (d *decoder) node(b []byte) (*nodeProto, error) {
 				return err
 			}
 			if len(n.Inputs)+len(n.Outputs) >= d.lim.MaxAttrElems {
-				return fmt.Errorf("more than %d inputs and outputs", d.lim.MaxAttrElems)
+				return fmt.Errorf("more than %d inputs and outputs: %w", d.lim.MaxAttrElems, ErrTooLarge)
 			}
 			if f.num == 1 {
 				n.Inputs = append(n.Inputs, s)
@@ -544,7 +552,7 @@ func (d *decoder) node(b []byte) (*nodeProto, error) {
 				return err
 			}
 			if len(n.Attrs) >= 1000 {
-				return errors.New("more than 1000 attributes")
+				return fmt.Errorf("more than 1000 attributes: %w", ErrTooLarge)
 			}
 			var a *attribute
 			if a, err = d.attribute(f.b); err != nil {
@@ -587,7 +595,7 @@ func (d *decoder) attribute(b []byte) (*attribute, error) {
 				return err
 			}
 			if len(f.b) > d.lim.MaxNameBytes {
-				return fmt.Errorf("string attribute of %d bytes, limit %d", len(f.b), d.lim.MaxNameBytes)
+				return fmt.Errorf("string attribute of %d bytes, limit %d: %w", len(f.b), d.lim.MaxNameBytes, ErrTooLarge)
 			}
 			a.S = f.b
 			a.seenFields |= 1 << atString
@@ -621,10 +629,10 @@ func (d *decoder) attribute(b []byte) (*attribute, error) {
 				return err
 			}
 			if len(a.Strings) >= max {
-				return fmt.Errorf("strings: more than %d elements", max)
+				return fmt.Errorf("strings: more than %d elements: %w", max, ErrTooLarge)
 			}
 			if len(f.b) > d.lim.MaxNameBytes {
-				return fmt.Errorf("string attribute of %d bytes, limit %d", len(f.b), d.lim.MaxNameBytes)
+				return fmt.Errorf("string attribute of %d bytes, limit %d: %w", len(f.b), d.lim.MaxNameBytes, ErrTooLarge)
 			}
 			a.Strings = append(a.Strings, f.b)
 			a.seenFields |= 1 << atStrings
@@ -796,7 +804,7 @@ func (d *decoder) typeProto(b []byte, v *valueInfo) error {
 							return err
 						}
 						if len(v.Dims) >= d.lim.MaxRank {
-							return fmt.Errorf("shape of rank above %d", d.lim.MaxRank)
+							return fmt.Errorf("shape of rank above %d: %w", d.lim.MaxRank, ErrTooLarge)
 						}
 						var dm dim
 						err := eachField(f.b, func(f field) error {

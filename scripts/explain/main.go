@@ -70,6 +70,8 @@ type options struct {
 	topk                                              int
 	alpha                                             float64
 	tensor, eigenSmooth, listLayers, listMethods      bool
+	// note, if set, shows a result's note (an all-zero map's reason).
+	note func(msg string)
 }
 
 // run is the command; it returns the exit status.
@@ -155,9 +157,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	inputs := fs.Args()
 	bar := newProgress(stderr, len(inputs) > 1)
 	start := time.Now()
-	failed := 0
+	failed, done := 0, 0
 	for i, in := range inputs {
 		bar.set(i, len(inputs), filepath.Base(in), "")
+		o.note = func(msg string) {
+			bar.clear()
+			fmt.Fprintf(stderr, "explain: %s: note: %s\n", in, msg)
+		}
 		if err := explainOne(ctx, model, in, &o, func(done, total int) {
 			bar.set(i, len(inputs), filepath.Base(in), fmt.Sprintf("channels %d/%d", done, total))
 		}); err != nil {
@@ -165,6 +171,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			bar.clear()
 			fmt.Fprintf(stderr, "explain: %s: %v\n", in, err)
 		}
+		done++
 		if ctx.Err() != nil {
 			break
 		}
@@ -172,8 +179,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	bar.set(len(inputs), len(inputs), "", "")
 	bar.done()
 	if len(inputs) > 1 || failed > 0 {
-		fmt.Fprintf(stderr, "explain: %d of %d inputs explained with %s, %d failed, in %.1fs; output in %s\n",
-			len(inputs)-failed, len(inputs), o.method, failed, time.Since(start).Seconds(), o.out)
+		skipped := ""
+		if done < len(inputs) {
+			skipped = fmt.Sprintf(", %d skipped (interrupted)", len(inputs)-done)
+		}
+		fmt.Fprintf(stderr, "explain: %d of %d inputs explained with %s, %d failed%s, in %.1fs; output in %s\n",
+			done-failed, len(inputs), o.method, failed, skipped, time.Since(start).Seconds(), o.out)
 	}
 	if failed > 0 {
 		return 1
@@ -287,10 +298,12 @@ type report struct {
 	Size   [2]int    `json:"size"` // W, H of the map (the network input)
 	Box    box       `json:"box"`  // in map coordinates
 	// ImageBox is Box in the image's pixel coordinates (image inputs).
-	ImageBox *box    `json:"image_box,omitempty"`
-	Peak     [2]int  `json:"peak"` // x, y in map coordinates
-	Smooth   bool    `json:"eigen_smooth,omitempty"`
-	Timings  timings `json:"timings_ms"`
+	ImageBox *box   `json:"image_box,omitempty"`
+	Peak     [2]int `json:"peak"` // x, y in map coordinates
+	Smooth   bool   `json:"eigen_smooth,omitempty"`
+	// Note explains an all-zero map (cam.Result.Note).
+	Note    string  `json:"note,omitempty"`
+	Timings timings `json:"timings_ms"`
 }
 
 type topK struct {
@@ -380,6 +393,9 @@ func finish(ctx context.Context, sess *cam.Session, base image.Image, path strin
 	if err != nil {
 		return err
 	}
+	if r.Note != "" && o.note != nil {
+		o.note(r.Note)
+	}
 	cm, err := imaging.LookupColormap(o.colormap)
 	if err != nil {
 		return err
@@ -404,6 +420,7 @@ func finish(ctx context.Context, sess *cam.Session, base image.Image, path strin
 		Box:    box{r.Box.Min.X, r.Box.Min.Y, r.Box.Dx(), r.Box.Dy()},
 		Peak:   [2]int{r.Peak.X, r.Peak.Y},
 		Smooth: o.eigenSmooth,
+		Note:   r.Note,
 		Timings: timings{
 			Load: ms(tLoad), Forward: ms(sess.ForwardTime()), Backward: ms(r.Timings.Backward),
 			Method: ms(r.Timings.Method), Perturb: ms(r.Timings.Forward), Total: ms(time.Since(t0)),
