@@ -18,7 +18,7 @@ type benchOp struct {
 	flops float64
 }
 
-func newBenchOp(b *testing.B, spec NodeSpec, params map[string]*tensor.Tensor, xshape ...int) benchOp {
+func newBenchOp(b testing.TB, spec NodeSpec, params map[string]*tensor.Tensor, xshape ...int) benchOp {
 	rng := rand.New(rand.NewPCG(1, 2))
 	op := buildOp(b, spec, params)
 	x := randTensor(rng, 0, xshape...)

@@ -314,9 +314,55 @@ func (op *convOp) Backward(ctx *Context, in []*tensor.Tensor, out, gout *tensor.
 	}
 }
 
+// fill sets every element of s to v. Hot loops like this one live in small
+// functions of their own, never inlined: Go's WebAssembly backend compiles a
+// function into one dispatch loop, and a loop inlined into a large function
+// runs several times slower under V8 than the same loop in a leaf function.
+//
+//go:noinline
 func fill(s []float32, v float32) {
 	for i := range s {
 		s[i] = v
+	}
+}
+
+// The small loops below are the inner loops of the conv paths. Each lives
+// in a function of its own, never inlined, for the reason given at fill.
+
+// axpy: dst[i] += a·src[i] for i < len(src) (len(dst) ≥ len(src)).
+//
+//go:noinline
+func axpy(dst, src []float32, a float32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] += a * v
+	}
+}
+
+// axpyStrided: dst[i·s] += a·src[i] for i < len(src).
+//
+//go:noinline
+func axpyStrided(dst, src []float32, s int, a float32) {
+	for i, v := range src {
+		dst[i*s] += a * v
+	}
+}
+
+// axpyGather: dst[i] += a·src[i·s] for i < len(dst).
+//
+//go:noinline
+func axpyGather(dst, src []float32, s int, a float32) {
+	for i := range dst {
+		dst[i] += a * src[i*s]
+	}
+}
+
+// gatherStrided: dst[i] = src[i·s] for i < len(dst).
+//
+//go:noinline
+func gatherStrided(dst, src []float32, s int) {
+	for i := range dst {
+		dst[i] = src[i*s]
 	}
 }
 
@@ -361,9 +407,7 @@ func (op *convOp) im2col(g convGeom, x, col []float32) {
 						copy(r[lo:hi], xr[lo+off:hi+off])
 						continue
 					}
-					for ox := lo; ox < hi; ox++ {
-						r[ox] = xr[ox*op.sw+off]
-					}
+					gatherStrided(r[lo:hi], xr[lo*op.sw+off:], op.sw)
 				}
 			}
 		}
@@ -392,16 +436,10 @@ func (op *convOp) col2im(g convGeom, col, gx []float32) {
 					gr := gc[iy*g.w : (iy+1)*g.w]
 					r := row[oy*g.ow+lo : oy*g.ow+hi]
 					if op.sw == 1 {
-						dst := gr[lo+off : hi+off]
-						dst = dst[:len(r)]
-						for t, v := range r {
-							dst[t] += v
-						}
+						axpy(gr[lo+off:hi+off], r, 1)
 						continue
 					}
-					for t, v := range r {
-						gr[(lo+t)*op.sw+off] += v
-					}
+					axpyStrided(gr[lo*op.sw+off:], r, op.sw, 1)
 				}
 			}
 		}

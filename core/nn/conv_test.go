@@ -153,6 +153,7 @@ var convCases = []convCase{
 	{n: 2, c: 5, h: 9, w: 11, oc: 5, g: 5, kh: 3, kw: 3, attrs: Attrs{Pads: []int{1, 1, 1, 1}}, bias: true, mode: convDepthwise3x3},
 	{n: 1, c: 4, h: 10, w: 7, oc: 8, g: 4, kh: 3, kw: 3, attrs: Attrs{Stride: []int{2, 2}, Pads: []int{0, 1, 1, 0}}, bias: true, mode: convDepthwise3x3},
 	{n: 1, c: 3, h: 8, w: 9, oc: 3, g: 3, kh: 3, kw: 3, attrs: Attrs{Stride: []int{1, 2}, Pads: []int{2, 0, 3, 2}}, mode: convDepthwise3x3},
+	{n: 2, c: 2, h: 9, w: 23, oc: 2, g: 2, kh: 3, kw: 3, attrs: Attrs{Stride: []int{2, 2}, Pads: []int{1, 1, 1, 1}}, bias: true, mode: convDepthwise3x3},
 	{n: 1, c: 3, h: 4, w: 3, oc: 3, g: 3, kh: 3, kw: 3, mode: convDepthwise3x3},
 	{n: 2, c: 4, h: 9, w: 8, oc: 4, g: 4, kh: 3, kw: 3, attrs: Attrs{Dilation: []int{2, 2}, Pads: []int{2, 2, 2, 2}}, bias: true, mode: convDepthwise},
 	{n: 1, c: 3, h: 11, w: 12, oc: 6, g: 3, kh: 5, kw: 5, attrs: Attrs{Stride: []int{2, 2}, Pads: []int{2, 1, 2, 3}}, bias: true, mode: convDepthwise},

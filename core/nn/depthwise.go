@@ -8,8 +8,8 @@ package nn
 //	y[o][oy][ox] = bias[o] + Σ_{i,j} w[o][i][j] · x[o/mult][oy·sh−top+i·dh][ox·sw−left+j·dw]
 //
 // Both directions run tap by tap over whole output rows: for a tap (i, j)
-// the valid output columns form one range (span), so the inner loop is a
-// bounds-check-free axpy over a row.
+// the valid output columns form one range (span), so the inner loop is an
+// axpy over a row (conv.go).
 
 // depthwiseForward computes one image: x [C][H][W] → y [OC][OH][OW].
 func (op *convOp) depthwiseForward(g convGeom, x, y []float32) {
@@ -37,19 +37,11 @@ func (op *convOp) depthwiseForward(g convGeom, x, y []float32) {
 					if lo >= hi {
 						continue
 					}
-					fv := f[i*op.kw+j]
 					if op.sw == 1 {
-						src := xr[lo+off : hi+off]
-						dst := yr[lo:hi]
-						dst = dst[:len(src)]
-						for t, v := range src {
-							dst[t] += fv * v
-						}
+						axpy(yr[lo:hi], xr[lo+off:hi+off], f[i*op.kw+j])
 						continue
 					}
-					for ox := lo; ox < hi; ox++ {
-						yr[ox] += fv * xr[ox*op.sw+off]
-					}
+					axpyGather(yr[lo:hi], xr[lo*op.sw+off:], op.sw, f[i*op.kw+j])
 				}
 			}
 		}
@@ -78,19 +70,11 @@ func (op *convOp) depthwiseBackward(g convGeom, gy, gx []float32) {
 					if lo >= hi {
 						continue
 					}
-					fv := f[i*op.kw+j]
 					if op.sw == 1 {
-						src := gr[lo:hi]
-						dst := xr[lo+off : hi+off]
-						dst = dst[:len(src)]
-						for t, v := range src {
-							dst[t] += fv * v
-						}
+						axpy(xr[lo+off:hi+off], gr[lo:hi], f[i*op.kw+j])
 						continue
 					}
-					for ox := lo; ox < hi; ox++ {
-						xr[ox*op.sw+off] += fv * gr[ox]
-					}
+					axpyStrided(xr[lo*op.sw+off:], gr[lo:hi], op.sw, f[i*op.kw+j])
 				}
 			}
 		}

@@ -1,6 +1,10 @@
 package nn
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/camlens/camlens/core/tensor"
+)
 
 // Kernels is the narrow seam through which the heavy loops run, so that a
 // faster implementation (WebAssembly SIMD in the browser) can replace the
@@ -69,53 +73,75 @@ func (GoKernels) Gemm(m, n, k int, a, b, c []float32, accumulate bool) {
 	gemmGo(m, n, k, a, b, c, accumulate)
 }
 
-// Depthwise3x3 implements Kernels.
+// Depthwise3x3 implements Kernels. Each input plane is copied once into a
+// zero-padded scratch plane, so that every output position is an interior
+// one and the row loops need no bounds tests.
 func (GoKernels) Depthwise3x3(g Depthwise3x3Geom, x, f, bias, y []float32) {
 	g.check(len(x), len(f), len(y))
 	if bias != nil && len(bias) < g.Planes {
 		panic(fmt.Sprintf("nn: depthwise 3×3: bias has %d values for %d planes", len(bias), g.Planes))
 	}
+	ph, pw := g.padded()
+	buf := make([]float32, ph*pw)
 	hw, ohw := g.H*g.W, g.OH*g.OW
 	for p := 0; p < g.Planes; p++ {
-		q := p / g.Mult
+		if p%g.Mult == 0 {
+			q := p / g.Mult
+			padPlane(x[q*hw:(q+1)*hw], g.H, g.W, buf, ph, pw, g.PadTop, g.PadLeft)
+		}
+		yp := y[p*ohw : (p+1)*ohw]
 		var b float32
 		if bias != nil {
 			b = bias[p]
 		}
-		dw3x3Plane(x[q*hw:(q+1)*hw], g.H, g.W, (*[9]float32)(f[p*9:p*9+9]), b,
-			y[p*ohw:(p+1)*ohw], g.OH, g.OW, g.SH, g.SW, g.PadTop, g.PadLeft, false)
+		dw3x3Padded(buf, pw, (*[9]float32)(f[p*9:p*9+9]), b, false, yp, g.OH, g.OW, g.SH, g.SW)
 	}
 }
 
-// Depthwise3x3Grad implements Kernels.
+// Depthwise3x3Grad implements Kernels. With stride 1 the gradient is the
+// correlation of gy with the flipped filter, padded by 2−pad (a gather, run
+// by the forward's row loop); otherwise each filter tap is scattered into a
+// zero-padded plane whose inside is then added to gx.
 func (GoKernels) Depthwise3x3Grad(g Depthwise3x3Geom, f, gy, gx []float32) {
 	g.check(len(gx), len(f), len(gy))
 	hw, ohw := g.H*g.W, g.OH*g.OW
-	for p := 0; p < g.Planes; p++ {
-		q := p / g.Mult
-		fp := (*[9]float32)(f[p*9 : p*9+9])
-		gxp, gyp := gx[q*hw:(q+1)*hw], gy[p*ohw:(p+1)*ohw]
-		if g.SH == 1 && g.SW == 1 {
-			// Stride 1: the gradient is the correlation of gy with the
-			// flipped filter, padded by 2−pad (a gather, like the forward).
-			var fl [9]float32
+	if g.SH == 1 && g.SW == 1 {
+		t := Depthwise3x3Geom{Planes: 1, Mult: 1, H: g.OH, W: g.OW, OH: g.H, OW: g.W, SH: 1, SW: 1, PadTop: 2 - g.PadTop, PadLeft: 2 - g.PadLeft}
+		ph, pw := t.padded()
+		buf := make([]float32, ph*pw)
+		var fl [9]float32
+		for p := 0; p < g.Planes; p++ {
+			q := p / g.Mult
 			for i := range fl {
-				fl[i] = fp[8-i]
+				fl[i] = f[p*9+8-i]
 			}
-			dw3x3Plane(gyp, g.OH, g.OW, &fl, 0, gxp, g.H, g.W, 1, 1, 2-g.PadTop, 2-g.PadLeft, true)
-			continue
+			padPlane(gy[p*ohw:(p+1)*ohw], g.OH, g.OW, buf, ph, pw, t.PadTop, t.PadLeft)
+			dw3x3Padded(buf, pw, &fl, 0, true, gx[q*hw:(q+1)*hw], g.H, g.W, 1, 1)
 		}
-		dw3x3GradScatter(fp, gyp, g.OH, g.OW, gxp, g.H, g.W, g.SH, g.SW, g.PadTop, g.PadLeft)
+		return
+	}
+	ph, pw := g.padded()
+	buf := make([]float32, ph*pw)
+	for p := 0; p < g.Planes; p++ {
+		if p%g.Mult == 0 {
+			clear(buf)
+		}
+		dw3x3ScatterPadded(buf, pw, (*[9]float32)(f[p*9:p*9+9]), gy[p*ohw:(p+1)*ohw], g.OH, g.OW, g.SH, g.SW)
+		if p%g.Mult == g.Mult-1 {
+			q := p / g.Mult
+			unpadAdd(buf, ph, pw, gx[q*hw:(q+1)*hw], g.H, g.W, g.PadTop, g.PadLeft)
+		}
 	}
 }
 
 // ---------------------------------------------------------------------------
 // GEMM
 
-// Cache blocking of gemmGo: a kc×nc panel of B (128 KiB) stays in L2 while
-// every 4-row strip of A runs over it; a 4×nc strip of C stays in L1.
+// Cache blocking of gemmGo: a kc×nc panel of B (192 KiB) stays in L2 while
+// every 4-row strip of A runs over it; a 4×nc strip of C stays in L1. kc is
+// a multiple of the k unroll (3).
 const (
-	gemmKC = 128
+	gemmKC = 192
 	gemmNC = 256
 )
 
@@ -136,10 +162,15 @@ func gemmRef(m, n, k int, a, b, c []float32, accumulate bool) {
 }
 
 // gemmGo is the register-blocked GEMM: for each kc×nc panel of B, strips of
-// 4 rows of C are updated with k unrolled by 4 (16 values of A in
+// 4 rows of C are updated with k unrolled by 3 (12 values of A in
 // registers, each element of B loaded once per 4 rows and each element of C
-// loaded and stored once per 4 values of k). The inner loops run over
+// loaded and stored once per 3 values of k). The inner loops run over
 // re-sliced rows of equal length so the compiler drops their bounds checks.
+//
+// 4×3 is what fits Go's WebAssembly backend, which has 16 float32
+// registers: 12 of A, 3 of B and one temporary. Wider tiles (4×4) spill to
+// the stack and measured ~15% slower under V8; narrower ones (4×2, 2×4, 3×3)
+// reload C more often and measured slower still.
 func gemmGo(m, n, k int, a, b, c []float32, accumulate bool) {
 	if m < 0 || n < 0 || k < 0 || len(a) < m*k || len(b) < k*n || len(c) < m*n {
 		panic(fmt.Sprintf("nn: gemm %d×%d×%d: slices too short (a %d, b %d, c %d)", m, n, k, len(a), len(b), len(c)))
@@ -175,25 +206,41 @@ func gemm4(n, k, i, j0, j1, p0, p1 int, a, b, c []float32) {
 	c3 := c[(i+3)*n+j0:][:w]
 	a0, a1, a2, a3 := a[i*k:(i+1)*k], a[(i+1)*k:(i+2)*k], a[(i+2)*k:(i+3)*k], a[(i+3)*k:(i+4)*k]
 	p := p0
-	for ; p+4 <= p1; p += 4 {
-		x00, x01, x02, x03 := a0[p], a0[p+1], a0[p+2], a0[p+3]
-		x10, x11, x12, x13 := a1[p], a1[p+1], a1[p+2], a1[p+3]
-		x20, x21, x22, x23 := a2[p], a2[p+1], a2[p+2], a2[p+3]
-		x30, x31, x32, x33 := a3[p], a3[p+1], a3[p+2], a3[p+3]
+	for ; p+3 <= p1; p += 3 {
+		x00, x01, x02 := a0[p], a0[p+1], a0[p+2]
+		x10, x11, x12 := a1[p], a1[p+1], a1[p+2]
+		x20, x21, x22 := a2[p], a2[p+1], a2[p+2]
+		x30, x31, x32 := a3[p], a3[p+1], a3[p+2]
 		b0 := b[p*n+j0 : p*n+j1]
 		b1 := b[(p+1)*n+j0:][:len(b0)]
 		b2 := b[(p+2)*n+j0:][:len(b0)]
-		b3 := b[(p+3)*n+j0:][:len(b0)]
 		c0, c1, c2, c3 := c0[:len(b0)], c1[:len(b0)], c2[:len(b0)], c3[:len(b0)]
 		for j, v0 := range b0 {
-			v1, v2, v3 := b1[j], b2[j], b3[j]
-			c0[j] += x00*v0 + x01*v1 + x02*v2 + x03*v3
-			c1[j] += x10*v0 + x11*v1 + x12*v2 + x13*v3
-			c2[j] += x20*v0 + x21*v1 + x22*v2 + x23*v3
-			c3[j] += x30*v0 + x31*v1 + x32*v2 + x33*v3
+			v1, v2 := b1[j], b2[j]
+			c0[j] += x00*v0 + x01*v1 + x02*v2
+			c1[j] += x10*v0 + x11*v1 + x12*v2
+			c2[j] += x20*v0 + x21*v1 + x22*v2
+			c3[j] += x30*v0 + x31*v1 + x32*v2
 		}
 	}
-	for ; p < p1; p++ {
+	if p+2 <= p1 {
+		x00, x01 := a0[p], a0[p+1]
+		x10, x11 := a1[p], a1[p+1]
+		x20, x21 := a2[p], a2[p+1]
+		x30, x31 := a3[p], a3[p+1]
+		b0 := b[p*n+j0 : p*n+j1]
+		b1 := b[(p+1)*n+j0:][:len(b0)]
+		c0, c1, c2, c3 := c0[:len(b0)], c1[:len(b0)], c2[:len(b0)], c3[:len(b0)]
+		for j, v0 := range b0 {
+			v1 := b1[j]
+			c0[j] += x00*v0 + x01*v1
+			c1[j] += x10*v0 + x11*v1
+			c2[j] += x20*v0 + x21*v1
+			c3[j] += x30*v0 + x31*v1
+		}
+		p += 2
+	}
+	if p < p1 {
 		x0, x1, x2, x3 := a0[p], a1[p], a2[p], a3[p]
 		b0 := b[p*n+j0 : p*n+j1]
 		c0, c1, c2, c3 := c0[:len(b0)], c1[:len(b0)], c2[:len(b0)], c3[:len(b0)]
@@ -279,136 +326,263 @@ func depthwise3x3GradRef(g Depthwise3x3Geom, f, gy, gx []float32) {
 	}
 }
 
-// interior returns the range [lo, hi) of output positions o whose 3-tap
-// window o·s−pad+{0,1,2} lies inside [0, n). pad may be negative.
-func interior(n, outN, s, pad int) (lo, hi int) {
-	if pad > 0 {
-		lo = (pad + s - 1) / s
+// padded returns the size of the zero-padded input plane that covers every
+// window: rows −PadTop … (OH−1)·SH − PadTop + 2, likewise for columns.
+func (g Depthwise3x3Geom) padded() (ph, pw int) {
+	ph, pw = (g.OH-1)*g.SH+3, (g.OW-1)*g.SW+3
+	if ph > tensor.MaxElements/pw {
+		panic(fmt.Sprintf("nn: depthwise 3×3: geometry %+v too large", g))
 	}
-	if last := n - 3 + pad; last >= 0 {
-		hi = min(last/s+1, outN)
-	}
-	return lo, max(hi, lo)
+	return ph, pw
 }
 
-// dw3x3At is the bounds-checked value of one output position (border path).
-func dw3x3At(x []float32, h, w int, f *[9]float32, iy0, ix0 int) float32 {
-	var s float32
-	for i := 0; i < 3; i++ {
-		iy := iy0 + i
-		if iy < 0 || iy >= h {
+// padPlane writes into buf (ph×pw) the plane x (h×w) shifted by (top, left)
+// with zeros around: buf[r][c] = x[r−top][c−left] or 0 outside x. Negative
+// top/left crop.
+func padPlane(x []float32, h, w int, buf []float32, ph, pw, top, left int) {
+	lo, hi := span(w, pw, 1, -left) // columns c with c−left inside x
+	for r := 0; r < ph; r++ {
+		row := buf[r*pw : (r+1)*pw]
+		iy := r - top
+		if iy < 0 || iy >= h || lo >= hi {
+			clear(row)
 			continue
 		}
-		for j := 0; j < 3; j++ {
-			if ix := ix0 + j; ix >= 0 && ix < w {
-				s += f[i*3+j] * x[iy*w+ix]
-			}
-		}
+		clear(row[:lo])
+		copy(row[lo:hi], x[iy*w+lo-left:iy*w+hi-left])
+		clear(row[hi:])
 	}
-	return s
 }
 
-// dw3x3Plane computes one plane of a 3×3 correlation:
-//
-//	y[oy][ox] (+)= b + Σ f[i][j]·x[oy·sh−pt+i][ox·sw−pl+j]   x: h×w, y: oh×ow
-//
-// adding into y when acc. Interior positions run in bounds-check-free loops
-// over three input rows; only the border goes through dw3x3At.
-func dw3x3Plane(x []float32, h, w int, f *[9]float32, b float32, y []float32, oh, ow, sh, sw, pt, pl int, acc bool) {
-	x, y = x[:h*w], y[:oh*ow]
-	if !acc {
-		for i := range y {
-			y[i] = b
-		}
+// unpadAdd adds the inside of the padded plane buf (ph×pw) back onto gx
+// (h×w): gx[iy][ix] += buf[iy+top][ix+left] where that lies in buf.
+func unpadAdd(buf []float32, ph, pw int, gx []float32, h, w, top, left int) {
+	lo, hi := span(pw, w, 1, left) // columns ix with ix+left inside buf
+	if lo >= hi {
+		return
 	}
-	f0, f1, f2, f3, f4, f5, f6, f7, f8 := f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]
-	lo, hi := interior(w, ow, sw, pl)
+	for iy := 0; iy < h; iy++ {
+		r := iy + top
+		if r < 0 || r >= ph {
+			continue
+		}
+		axpy(gx[iy*w+lo:iy*w+hi], buf[r*pw+lo+left:r*pw+hi+left], 1)
+	}
+}
+
+// dw3x3Padded computes the 3×3 correlation of the padded plane xp (row
+// length pw, every window inside) into y (oh×ow):
+// y[oy][ox] = b + Σ f[i][j]·xp[oy·sh+i][ox·sw+j], or += Σ … when acc.
+func dw3x3Padded(xp []float32, pw int, f *[9]float32, b float32, acc bool, y []float32, oh, ow, sh, sw int) {
+	n := (ow-1)*sw + 3
 	for oy := 0; oy < oh; oy++ {
-		iy0 := oy*sh - pt
+		r := oy * sh * pw
+		r0, r1, r2 := xp[r:r+n], xp[r+pw:r+pw+n], xp[r+2*pw:r+2*pw+n]
 		yr := y[oy*ow : (oy+1)*ow]
-		if iy0 < 0 || iy0+2 >= h {
-			for ox := range yr {
-				yr[ox] += dw3x3At(x, h, w, f, iy0, ox*sw-pl)
-			}
-			continue
-		}
-		for ox := 0; ox < lo; ox++ {
-			yr[ox] += dw3x3At(x, h, w, f, iy0, ox*sw-pl)
-		}
-		for ox := hi; ox < ow; ox++ {
-			yr[ox] += dw3x3At(x, h, w, f, iy0, ox*sw-pl)
-		}
-		if lo >= hi {
-			continue
-		}
-		r0 := x[iy0*w : (iy0+1)*w]
-		r1 := x[(iy0+1)*w : (iy0+2)*w]
-		r2 := x[(iy0+2)*w : (iy0+3)*w]
-		yy := yr[lo:hi]
-		base := lo*sw - pl
-		if sw == 1 {
-			// Sliding window: each input element is loaded once per row.
-			s0 := r0[base : base+len(yy)+2]
-			s1 := r1[base : base+len(yy)+2]
-			s2 := r2[base : base+len(yy)+2]
-			a0, a1 := s0[0], s0[1]
-			b0, b1 := s1[0], s1[1]
-			c0, c1 := s2[0], s2[1]
-			s0, s1, s2 = s0[2:], s1[2:], s2[2:]
-			s1, s2 = s1[:len(s0)], s2[:len(s0)]
-			yy = yy[:len(s0)]
-			for j, a2 := range s0 {
-				b2, c2 := s1[j], s2[j]
-				yy[j] += f0*a0 + f1*a1 + f2*a2 + f3*b0 + f4*b1 + f5*b2 + f6*c0 + f7*c1 + f8*c2
-				a0, a1, b0, b1, c0, c1 = a1, a2, b1, b2, c1, c2
-			}
-			continue
-		}
-		for j := range yy {
-			ix := base + j*sw
-			t0 := (*[3]float32)(r0[ix : ix+3])
-			t1 := (*[3]float32)(r1[ix : ix+3])
-			t2 := (*[3]float32)(r2[ix : ix+3])
-			yy[j] += f0*t0[0] + f1*t0[1] + f2*t0[2] + f3*t1[0] + f4*t1[1] + f5*t1[2] + f6*t2[0] + f7*t2[1] + f8*t2[2]
+		switch sw {
+		case 1:
+			dw3x3Row(yr, r0, r1, r2, f, b, acc)
+		case 2:
+			dw3x3RowS2(yr, r0, r1, r2, f, b, acc)
+		default:
+			dw3x3RowStrided(yr, r0, r1, r2, sw, f, b, acc)
 		}
 	}
 }
 
-// dw3x3GradScatter adds the input gradient of one plane of a strided 3×3
-// correlation: gx[oy·sh−pt+i][ox·sw−pl+j] += f[i][j]·gy[oy][ox].
-func dw3x3GradScatter(f *[9]float32, gy []float32, oh, ow int, gx []float32, h, w, sh, sw, pt, pl int) {
-	gy, gx = gy[:oh*ow], gx[:h*w]
-	lo, hi := interior(w, ow, sw, pl)
+// dw3x3Row computes one output row of a stride-1 3×3 correlation,
+// y[j] = b + Σ f[i][k]·r_i[j+k], or y[j] += Σ … when acc (b unused), with
+// len(r_i) ≥ len(y)+2.
+//
+// Four outputs per iteration, each loaded input consumed at once: 9 filter
+// values + 4 sums + 1 temporary fit the 16 float32 registers of Go's
+// WebAssembly backend (a sliding window needs 19 and spills; measured 2×
+// slower under V8). The row loops are small separate functions because
+// that compiles to much tighter WebAssembly: Go's wasm backend turns a
+// function into one dispatch loop and V8 allocates registers over all of it.
+//
+//go:noinline
+func dw3x3Row(y, r0, r1, r2 []float32, f *[9]float32, b float32, acc bool) {
+	f0, f1, f2, f3, f4, f5, f6, f7, f8 := f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]
+	n := len(y)
+	r0, r1, r2 = r0[:n+2], r1[:n+2], r2[:n+2]
+	j := 0
+	for ; j+4 <= n; j += 4 {
+		t := (*[6]float32)(r0[j : j+6])
+		u0 := f0 * t[0]
+		a := t[1]
+		u0 += f1 * a
+		u1 := f0 * a
+		a = t[2]
+		u0 += f2 * a
+		u1 += f1 * a
+		u2 := f0 * a
+		a = t[3]
+		u1 += f2 * a
+		u2 += f1 * a
+		u3 := f0 * a
+		a = t[4]
+		u2 += f2 * a
+		u3 += f1 * a
+		u3 += f2 * t[5]
+		t = (*[6]float32)(r1[j : j+6])
+		u0 += f3 * t[0]
+		a = t[1]
+		u0 += f4 * a
+		u1 += f3 * a
+		a = t[2]
+		u0 += f5 * a
+		u1 += f4 * a
+		u2 += f3 * a
+		a = t[3]
+		u1 += f5 * a
+		u2 += f4 * a
+		u3 += f3 * a
+		a = t[4]
+		u2 += f5 * a
+		u3 += f4 * a
+		u3 += f5 * t[5]
+		t = (*[6]float32)(r2[j : j+6])
+		u0 += f6 * t[0]
+		a = t[1]
+		u0 += f7 * a
+		u1 += f6 * a
+		a = t[2]
+		u0 += f8 * a
+		u1 += f7 * a
+		u2 += f6 * a
+		a = t[3]
+		u1 += f8 * a
+		u2 += f7 * a
+		u3 += f6 * a
+		a = t[4]
+		u2 += f8 * a
+		u3 += f7 * a
+		u3 += f8 * t[5]
+		yy := (*[4]float32)(y[j : j+4])
+		if acc {
+			u0, u1, u2, u3 = u0+yy[0], u1+yy[1], u2+yy[2], u3+yy[3]
+		} else {
+			u0, u1, u2, u3 = u0+b, u1+b, u2+b, u3+b
+		}
+		yy[0], yy[1], yy[2], yy[3] = u0, u1, u2, u3
+	}
+	for ; j < n; j++ {
+		u := f0*r0[j] + f1*r0[j+1] + f2*r0[j+2] + f3*r1[j] + f4*r1[j+1] + f5*r1[j+2] + f6*r2[j] + f7*r2[j+1] + f8*r2[j+2]
+		if acc {
+			y[j] += u
+		} else {
+			y[j] = u + b
+		}
+	}
+}
+
+// dw3x3RowS2 is dw3x3Row for column stride 2: y[j] (+)= Σ f[i][k]·r_i[2j+k],
+// with len(r_i) ≥ 2·len(y)+1; four outputs (nine inputs per row) per
+// iteration.
+//
+//go:noinline
+func dw3x3RowS2(y, r0, r1, r2 []float32, f *[9]float32, b float32, acc bool) {
+	f0, f1, f2, f3, f4, f5, f6, f7, f8 := f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]
+	n := len(y)
+	r0, r1, r2 = r0[:2*n+1], r1[:2*n+1], r2[:2*n+1]
+	j := 0
+	for ; j+4 <= n; j += 4 {
+		t := (*[9]float32)(r0[2*j : 2*j+9])
+		u0 := f0*t[0] + f1*t[1]
+		a := t[2]
+		u0 += f2 * a
+		u1 := f0*a + f1*t[3]
+		a = t[4]
+		u1 += f2 * a
+		u2 := f0*a + f1*t[5]
+		a = t[6]
+		u2 += f2 * a
+		u3 := f0*a + f1*t[7] + f2*t[8]
+		t = (*[9]float32)(r1[2*j : 2*j+9])
+		u0 += f3*t[0] + f4*t[1]
+		a = t[2]
+		u0 += f5 * a
+		u1 += f3*a + f4*t[3]
+		a = t[4]
+		u1 += f5 * a
+		u2 += f3*a + f4*t[5]
+		a = t[6]
+		u2 += f5 * a
+		u3 += f3*a + f4*t[7] + f5*t[8]
+		t = (*[9]float32)(r2[2*j : 2*j+9])
+		u0 += f6*t[0] + f7*t[1]
+		a = t[2]
+		u0 += f8 * a
+		u1 += f6*a + f7*t[3]
+		a = t[4]
+		u1 += f8 * a
+		u2 += f6*a + f7*t[5]
+		a = t[6]
+		u2 += f8 * a
+		u3 += f6*a + f7*t[7] + f8*t[8]
+		yy := (*[4]float32)(y[j : j+4])
+		if acc {
+			u0, u1, u2, u3 = u0+yy[0], u1+yy[1], u2+yy[2], u3+yy[3]
+		} else {
+			u0, u1, u2, u3 = u0+b, u1+b, u2+b, u3+b
+		}
+		yy[0], yy[1], yy[2], yy[3] = u0, u1, u2, u3
+	}
+	for ; j < n; j++ {
+		k := 2 * j
+		u := f0*r0[k] + f1*r0[k+1] + f2*r0[k+2] + f3*r1[k] + f4*r1[k+1] + f5*r1[k+2] + f6*r2[k] + f7*r2[k+1] + f8*r2[k+2]
+		if acc {
+			y[j] += u
+		} else {
+			y[j] = u + b
+		}
+	}
+}
+
+// dw3x3RowStrided is dw3x3Row for any column stride s:
+// y[j] (+)= Σ f[i][k]·r_i[j·s+k], with len(r_i) ≥ (len(y)−1)·s + 3.
+//
+//go:noinline
+func dw3x3RowStrided(y, r0, r1, r2 []float32, s int, f *[9]float32, b float32, acc bool) {
+	f0, f1, f2, f3, f4, f5, f6, f7, f8 := f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]
+	for j := range y {
+		ix := j * s
+		t0 := (*[3]float32)(r0[ix : ix+3])
+		t1 := (*[3]float32)(r1[ix : ix+3])
+		t2 := (*[3]float32)(r2[ix : ix+3])
+		u := f0*t0[0] + f1*t0[1] + f2*t0[2] + f3*t1[0] + f4*t1[1] + f5*t1[2] + f6*t2[0] + f7*t2[1] + f8*t2[2]
+		if acc {
+			y[j] += u
+		} else {
+			y[j] = u + b
+		}
+	}
+}
+
+// dw3x3ScatterPadded adds the input gradient of a strided 3×3 correlation
+// into the padded plane buf (row length pw, every window inside):
+// buf[oy·sh+i][ox·sw+j] += f[i][j]·gy[oy][ox].
+func dw3x3ScatterPadded(buf []float32, pw int, f *[9]float32, gy []float32, oh, ow, sh, sw int) {
+	n := (ow-1)*sw + 3
 	for oy := 0; oy < oh; oy++ {
 		gr := gy[oy*ow : (oy+1)*ow]
 		for i := 0; i < 3; i++ {
-			iy := oy*sh - pt + i
-			if iy < 0 || iy >= h {
-				continue
-			}
-			xr := gx[iy*w : (iy+1)*w]
-			f0, f1, f2 := f[i*3], f[i*3+1], f[i*3+2]
-			for ox, g := range gr {
-				if ox >= lo && ox < hi {
-					continue
-				}
-				for j := 0; j < 3; j++ {
-					if ix := ox*sw - pl + j; ix >= 0 && ix < w {
-						xr[ix] += f[i*3+j] * g
-					}
-				}
-			}
-			if lo >= hi {
-				continue
-			}
-			base := lo*sw - pl
-			for k, g := range gr[lo:hi] {
-				ix := base + k*sw
-				t := (*[3]float32)(xr[ix : ix+3])
-				t[0] += f0 * g
-				t[1] += f1 * g
-				t[2] += f2 * g
-			}
+			r := (oy*sh + i) * pw
+			dw3x3ScatterRow(buf[r:r+n], gr, sw, f[i*3], f[i*3+1], f[i*3+2])
 		}
+	}
+}
+
+// dw3x3ScatterRow: t[j·s+k] += f_k·g[j] for k < 3.
+//
+//go:noinline
+func dw3x3ScatterRow(t, g []float32, s int, f0, f1, f2 float32) {
+	for j, v := range g {
+		ix := j * s
+		u := (*[3]float32)(t[ix : ix+3])
+		u[0] += f0 * v
+		u[1] += f1 * v
+		u[2] += f2 * v
 	}
 }

@@ -58,6 +58,10 @@ var dwGeoms = []Depthwise3x3Geom{
 	{Planes: 2, Mult: 1, H: 3, W: 3, OH: 1, OW: 1, SH: 1, SW: 1},
 	{Planes: 1, Mult: 1, H: 2, W: 2, OH: 2, OW: 2, SH: 1, SW: 1, PadTop: 1, PadLeft: 1},
 	{Planes: 3, Mult: 3, H: 9, W: 10, OH: 3, OW: 4, SH: 3, SW: 3, PadTop: 1, PadLeft: 2},
+	// Stride 2 with rows wide enough for the 4-output loop and its tail.
+	{Planes: 2, Mult: 1, H: 12, W: 19, OH: 6, OW: 9, SH: 2, SW: 2, PadTop: 1, PadLeft: 1},
+	{Planes: 2, Mult: 2, H: 8, W: 17, OH: 3, OW: 8, SH: 2, SW: 2},
+	{Planes: 1, Mult: 1, H: 9, W: 30, OH: 9, OW: 15, SH: 1, SW: 2, PadTop: 1, PadLeft: 0},
 	// Negative pads (cropping) and pads > 2 (as the stride-1 gradient uses).
 	{Planes: 1, Mult: 1, H: 9, W: 9, OH: 5, OW: 4, SH: 1, SW: 1, PadTop: -1, PadLeft: -2},
 	{Planes: 1, Mult: 1, H: 4, W: 5, OH: 9, OW: 10, SH: 1, SW: 1, PadTop: 3, PadLeft: 4},
