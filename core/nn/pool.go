@@ -100,7 +100,16 @@ func poolLen(what string, n, k, s, d, a, b int, ceil bool) (int, error) {
 			out--
 		}
 	}
+	if out > tensor.MaxElements {
+		return 0, fmt.Errorf("%s: %d windows: %w", what, out, tensor.ErrTooLarge)
+	}
+	// Window starts grow with o, so without dilation a window between two
+	// that reach the input reaches it too: only the first and the last need
+	// a look. Dilated taps can step over a short input: check them all.
 	for o := 0; o < out; o++ {
+		if d == 1 && o > 0 && o < out-1 {
+			o = out - 1
+		}
 		if lo, hi := span(n, k, d, o*s-a); lo >= hi {
 			return 0, fmt.Errorf("%s: window %d (of %d) lies entirely in the padding", what, o, out)
 		}

@@ -181,6 +181,7 @@ func TestPoolErrors(t *testing.T) {
 		{"rank", "maxpool", Attrs{Kernel: []int{2, 2}}, []int{1, 4, 4}, "4-D"},
 		{"too small", "avgpool", Attrs{Kernel: []int{5, 5}}, []int{1, 1, 4, 9}, "smaller than the window"},
 		{"window in padding", "maxpool", Attrs{Kernel: []int{2, 2}, Stride: []int{1, 1}, Pads: []int{2, 0, 0, 0}}, []int{1, 1, 3, 3}, "entirely in the padding"},
+		{"last window in padding", "avgpool", Attrs{Kernel: []int{2, 2}, Stride: []int{1, 1}, Pads: []int{0, 0, 2, 0}}, []int{1, 1, 3, 3}, "window 3 (of 4) lies entirely"},
 		{"dilated window misses", "maxpool", Attrs{Kernel: []int{2, 2}, Dilation: []int{2, 1}, Pads: []int{1, 0, 1, 0}}, []int{1, 1, 1, 3}, "entirely in the padding"},
 		{"reducemean rank", "reducemean", Attrs{}, []int{2, 3}, "4-D"},
 	} {
@@ -231,5 +232,58 @@ func TestMeanGrad(t *testing.T) {
 	} {
 		checkGrad(t, gradCase{name: c.name, spec: NodeSpec{Op: c.op, Inputs: []string{"x"}, Attrs: c.attrs},
 			inputs: []*tensor.Tensor{randTensor(rng, 0, 2, 3, 5, 4)}})
+	}
+}
+
+// TestPoolLenBrute cross-checks poolLen's output length and its
+// all-padding-window check with a brute-force scan of every window.
+func TestPoolLenBrute(t *testing.T) {
+	for n := 1; n <= 6; n++ {
+		for k := 1; k <= 4; k++ {
+			for s := 1; s <= 3; s++ {
+				for d := 1; d <= 3; d++ {
+					for a := 0; a <= 4; a++ {
+						for b := 0; b <= 4; b++ {
+							for _, ceil := range []bool{false, true} {
+								got, err := poolLen("h", n, k, s, d, a, b, ceil)
+								ext := d*(k-1) + 1
+								if n+a+b < ext {
+									if err == nil {
+										t.Errorf("n%d k%d s%d d%d pads %d,%d: no error for a kernel larger than the input", n, k, s, d, a, b)
+									}
+									continue
+								}
+								// Windows start at o·s − a (padded offset o·s).
+								// Floor: those that fit the padded input. Ceil:
+								// those starting within num+s−1, then PyTorch
+								// drops the last once if it starts at or after
+								// the end of the input (n + a in padded offsets).
+								num := n + a + b - ext
+								want := 0
+								for o := 0; ceil && o*s <= num+s-1 || !ceil && o*s <= num; o++ {
+									want++
+								}
+								if ceil && (want-1)*s >= n+a {
+									want--
+								}
+								empty := false
+								for o := 0; o < want; o++ {
+									real := false
+									for t := 0; t < k; t++ {
+										if p := o*s - a + t*d; p >= 0 && p < n {
+											real = true
+										}
+									}
+									empty = empty || !real
+								}
+								if empty != (err != nil) || err == nil && got != want {
+									t.Errorf("n%d k%d s%d d%d pads %d,%d ceil=%v: got %d, %v; brute force %d windows, empty=%v", n, k, s, d, a, b, ceil, got, err, want, empty)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
 	}
 }
