@@ -389,7 +389,7 @@ function showTimings(r) {
   const t = ex.prediction.timings;
   const rows = [
     ["Decode", t.decode], ["Preprocess", t.preprocess], ["Forward", t.forward],
-    ["Backward", r.timings.backward], ["Extra forwards", r.timings.forward],
+    ["Backward", r.timings.backward], ["Extra forwards", r.timings.extraForward],
     ["Method", r.timings.method], ["Explanation total", r.timings.total],
   ];
   ui.timings.textContent = "";

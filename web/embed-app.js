@@ -9,7 +9,7 @@
 //        {camlens: "result", method, class, label, width, height, map: Float32Array,
 //         box, peak, timings, predictions}, {camlens: "error", message}
 
-import { Explainer, loadCatalog, defaultEntry, fetchBytes, panelFor, formatMs } from "./camlens.js";
+import { Explainer, loadCatalog, loadSamples, defaultEntry, fetchBytes, panelFor, formatMs, siteURL } from "./camlens.js";
 import { ViewHost } from "./view-host.js";
 import { parseHash, parseCrop, parseOpacity, formatHash } from "./state.js";
 
@@ -20,6 +20,7 @@ const openLink = document.getElementById("open");
 
 const opts = { model: "", src: "", method: "gradcam", class: "", alpha: 0.5, colormap: "jet", layer: "", cf: false, box: true, crop: null };
 let catalog = [];
+let samples = [];
 let parentOrigin = "*"; // becomes the embedding page's origin once it has written to us
 let last = null;
 
@@ -64,7 +65,7 @@ async function render(predict) {
   }
   if (predict) {
     const square = ex.model.input.crop === "square";
-    await ex.predict(square ? opts.crop || ex.defaultCrop() : null);
+    await ex.predict(square ? opts.crop || sampleCrop() || ex.defaultCrop() : null);
     tell("predictions", { predictions: ex.prediction.predictions });
   }
   const cls = ex.classIndex(opts.class);
@@ -79,6 +80,15 @@ async function render(predict) {
   openLink.href = "index.html" + formatHash({ model: ex.modelId, method: r.method, class: r.label, opacity: opts.alpha, colormap: opts.colormap });
   sendResult();
   document.body.dataset.shown = String(view.seq);
+}
+
+// sampleCrop is the gallery's face crop when the image is one of the
+// samples made for the current model.
+function sampleCrop() {
+  if (!opts.src) return null;
+  const href = new URL(opts.src, location.href).href;
+  const s = samples.find((x) => siteURL("web/samples/" + x.file) === href && (!x.model || x.model === ex.modelId));
+  return s && Array.isArray(s.crop) ? s.crop : null;
 }
 
 function sendResult() {
@@ -115,6 +125,7 @@ async function onMessage(ev) {
         else if (ArrayBuffer.isView(m.data)) buf = m.data.buffer.slice(m.data.byteOffset, m.data.byteOffset + m.data.byteLength);
         else throw new Error("setImage needs data (an ArrayBuffer) or url");
         opts.crop = parseCrop(Array.isArray(m.crop) ? m.crop.join(",") : m.crop);
+        opts.src = typeof m.url === "string" ? m.url : "";
         await ensureModel();
         await ex.setImageBytes(buf, "image");
         await render(true);
@@ -146,7 +157,7 @@ async function start() {
   opts.crop = parseCrop(h.crop);
   opts.src = h.src || "";
   await ex.hello();
-  catalog = await loadCatalog();
+  [catalog, samples] = await Promise.all([loadCatalog(), loadSamples().catch(() => [])]);
   await restyle();
   tell("ready");
   if (opts.src) {

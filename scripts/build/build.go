@@ -80,12 +80,21 @@ type Report struct {
 }
 
 // ColdLoadBytes sums the raw and the transfer sizes of r.ColdLoad.
-func (r *Report) ColdLoadBytes() (raw, transfer int64) {
+func (r *Report) ColdLoadBytes() (raw, transfer int64) { return r.sum(r.ColdLoad) }
+
+// PrecacheBytes sums the raw and the transfer sizes of what the service
+// worker stores for offline use.
+func (r *Report) PrecacheBytes() (raw, transfer int64) { return r.sum(r.Precache) }
+
+func (r *Report) sum(paths []string) (raw, transfer int64) {
 	byPath := map[string]File{}
 	for _, f := range r.Files {
 		byPath[f.Path] = f
 	}
-	for _, p := range r.ColdLoad {
+	for _, p := range paths {
+		if p == "./" {
+			p = "index.html"
+		}
 		f := byPath[p]
 		raw += f.Size
 		transfer += f.Transfer()
@@ -487,16 +496,15 @@ func (b *builder) precacheList(cat []CatalogEntry) []string {
 	return list
 }
 
-// coldLoad lists what a first visit of index.html downloads: the precache
-// list minus the other pages and the duplicate "./" (index.html), plus
-// sw.js. The service worker fetches the precache list once more on install;
-// that second fetch is served from the HTTP cache when the server allows
-// it, so it is not counted.
+// coldLoad lists what a first visit of index.html downloads before the
+// first explanation: the precache list without the embed's files and the
+// duplicate "./" (index.html), plus sw.js. The service worker then stores
+// the whole precache list (PrecacheBytes); its requests for files the page
+// already fetched are answered from the HTTP cache or with 304s.
 func coldLoad(precache []string) []string {
 	var out []string
 	for _, p := range precache {
-		switch p {
-		case "./", "embed.html", "embed-demo.html", "web/embed.js":
+		if p == "./" || p == "build.json" || strings.HasPrefix(path.Base(p), "embed") {
 			continue
 		}
 		out = append(out, p)

@@ -1,18 +1,22 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	b64 "encoding/base64"
 	"encoding/json"
 	"fmt"
 	"image"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -21,6 +25,7 @@ import (
 	"github.com/camlens/camlens/core/cam"
 	"github.com/camlens/camlens/core/imaging"
 	"github.com/camlens/camlens/core/modelfile"
+	"github.com/camlens/camlens/core/npy"
 	"github.com/camlens/camlens/core/onnx"
 	"github.com/camlens/camlens/scripts/build"
 )
@@ -141,7 +146,14 @@ func defaultReference(t *testing.T, smp sampleInfo, crop []int) *reference {
 // check compares a browser result with the core's, to 1e-5.
 func (ref *reference) check(t *testing.T, got result, method string, class int) {
 	t.Helper()
-	want, err := ref.sess.Explain(context.Background(), cam.Request{Method: method, Class: class})
+	ref.checkReq(t, got, cam.Request{Method: method, Class: class})
+}
+
+// checkReq compares a browser result with the core's for req, to 1e-5.
+func (ref *reference) checkReq(t *testing.T, got result, req cam.Request) {
+	t.Helper()
+	method := req.Method
+	want, err := ref.sess.Explain(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +165,11 @@ func (ref *reference) check(t *testing.T, got result, method string, class int) 
 	for i := range got.Map {
 		maxDiff = math.Max(maxDiff, math.Abs(float64(got.Map[i])-float64(want.Map[i])))
 	}
-	t.Logf("%s class %d (%s): max |browser − core| = %.3g over %d×%d", method, want.Class, want.Label, maxDiff, want.W, want.H)
+	cf := ""
+	if req.Counterfactual {
+		cf = " counterfactual"
+	}
+	t.Logf("%s%s class %d (%s): max |browser − core| = %.3g over %d×%d", method, cf, want.Class, want.Label, maxDiff, want.W, want.H)
 	if maxDiff > 1e-5 {
 		t.Errorf("%s: the browser's map differs from the core's by %g (> 1e-5)", method, maxDiff)
 	}
@@ -301,6 +317,24 @@ func TestApp(t *testing.T) {
 		seq = p.shown(seq)
 	})
 
+	t.Run("counterfactual", func(t *testing.T) {
+		p.t = t
+		before := p.seq()
+		p.click("#counterfactual")
+		p.shown(before)
+		if c := p.text("#captions"); !strings.Contains(c, "counterfactual") {
+			t.Errorf("caption %q does not say counterfactual", c)
+		}
+		if h := eval[string](p, `location.hash`); !strings.Contains(h, "cf=1") {
+			t.Errorf("hash %q lacks cf=1", h)
+		}
+		defaultReference(t, smps[0], smps[0].Crop).checkReq(t, lastResult(p), cam.Request{Method: "gradcam", Class: -1, Counterfactual: true})
+		p.screenshot("desktop-counterfactual")
+		before = p.seq()
+		p.click("#counterfactual")
+		seq = p.shown(before)
+	})
+
 	t.Run("compare", func(t *testing.T) {
 		p.t = t
 		p.change("compare", "method")
@@ -333,6 +367,67 @@ func TestApp(t *testing.T) {
 		p.screenshot("desktop-turbo-opacity")
 		p.change("colormap", "jet")
 		eval[string](p, `(() => { const e = document.getElementById("opacity"); e.value = "0.5"; e.dispatchEvent(new Event("input")); return e.value; })()`)
+	})
+
+	t.Run("export", func(t *testing.T) {
+		p.t = t
+		dir := t.TempDir()
+		p.run(chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+				Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir,
+				BrowserContextID: chromedp.FromContext(ctx).BrowserContextID,
+			})
+			return err
+		}))
+		r := lastResult(p)
+		stem := strings.TrimSuffix(smps[0].File, filepath.Ext(smps[0].File)) + "." + r.Method
+		files := map[string]string{"overlay": stem + ".png", "heatmap": stem + ".heat.png", "npy": stem + ".npy", "json": stem + ".json"}
+		for kind, name := range files {
+			p.click(fmt.Sprintf(`[data-export=%q]`, kind))
+			data := waitFile(t, filepath.Join(dir, name))
+			switch kind {
+			case "overlay", "heatmap":
+				img, err := png.Decode(bytes.NewReader(data))
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if kind == "heatmap" && (img.Bounds().Dx() != r.Width || img.Bounds().Dy() != r.Height) {
+					t.Errorf("%s is %v, want %d×%d", name, img.Bounds(), r.Width, r.Height)
+				}
+			case "npy":
+				m, err := npy.Read(bytes.NewReader(data))
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if len(m.Shape) != 2 || m.Shape[0] != r.Height || m.Shape[1] != r.Width || !slices.Equal(m.Data, r.Map) {
+					t.Errorf("%s: shape %v, or values differ from the map on screen", name, m.Shape)
+				}
+			case "json":
+				var j struct {
+					Method string    `json:"method"`
+					Label  string    `json:"label"`
+					Map    []float32 `json:"map"`
+				}
+				if err := json.Unmarshal(data, &j); err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if j.Method != r.Method || j.Label != r.Label || !slices.Equal(j.Map, r.Map) {
+					t.Errorf("%s: %s %s, or its map differs from the one on screen", name, j.Method, j.Label)
+				}
+			}
+			t.Logf("exported %s (%d bytes)", name, len(data))
+		}
+	})
+
+	t.Run("accessible names", func(t *testing.T) {
+		p.t = t
+		unnamed := eval[[]string](p, `[...document.querySelectorAll("button, select, input:not([type=file]), [tabindex]")]
+			.filter((e) => e.offsetParent !== null || e.id === "cropbox")
+			.filter((e) => !((e.labels && e.labels.length) || e.getAttribute("aria-label") || e.getAttribute("aria-labelledby") || e.textContent.trim()))
+			.map((e) => e.outerHTML.slice(0, 80))`)
+		if len(unnamed) > 0 {
+			t.Errorf("controls without an accessible name: %v", unnamed)
+		}
 	})
 
 	t.Run("link state", func(t *testing.T) {
@@ -439,6 +534,59 @@ func TestApp(t *testing.T) {
 		}
 	})
 
+	t.Run("paste and drag the crop", func(t *testing.T) {
+		p.t = t
+		data, err := os.ReadFile(filepath.Join(env.dist, "web", "samples", smps[1].File))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := p.seq()
+		eval[bool](p, fmt.Sprintf(`(() => {
+			const bytes = Uint8Array.from(atob(%q), (c) => c.charCodeAt(0));
+			const dt = new DataTransfer();
+			dt.items.add(new File([bytes], "pasted.jpg", {type: "image/jpeg"}));
+			document.dispatchEvent(new ClipboardEvent("paste", {clipboardData: dt, cancelable: true}));
+			return true;
+		})()`, base64(data)))
+		p.shown(before)
+		p.noError()
+		if h := eval[string](p, `location.hash`); strings.Contains(h, "sample=") {
+			t.Errorf("a pasted image kept a sample in the link: %s", h)
+		}
+		// Drag the corner handle to shrink the crop, then the box to move it.
+		cropNow := func() []int {
+			return eval[[]int](p, `new URLSearchParams(location.hash.slice(1)).get("crop").split(",").map(Number)`)
+		}
+		drag := func(css string, dx, dy float64) {
+			r := eval[[]float64](p, fmt.Sprintf(`(() => { const r = document.querySelector(%q).getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()`, css))
+			x, y := r[0], r[1]
+			before := p.seq()
+			p.run(
+				chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, x, y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
+				chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x+dx/2, y+dy/2, chromedp.ButtonLeft),
+				chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x+dx, y+dy, chromedp.ButtonLeft),
+				chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, x+dx, y+dy, chromedp.ButtonLeft, chromedp.ClickCount(1)),
+			)
+			seq = p.shown(before)
+		}
+		crop0 := cropNow()
+		drag("#crop-handle", -60, -60)
+		crop1 := cropNow()
+		if !(crop1[2] < crop0[2] && crop1[2] == crop1[3] && crop1[0] == crop0[0] && crop1[1] == crop0[1]) {
+			t.Errorf("dragging the corner changed the crop from %v to %v", crop0, crop1)
+		}
+		drag("#cropbox", 20, 10)
+		crop2 := cropNow()
+		if !(crop2[0] > crop1[0] && crop2[1] > crop1[1] && crop2[2] == crop1[2]) {
+			t.Errorf("dragging the box moved the crop from %v to %v", crop1, crop2)
+		}
+		t.Logf("crop %v → resized %v → moved %v", crop0, crop1, crop2)
+		crop1 = crop2
+		ref := defaultReference(t, sampleInfo{File: smps[1].File}, crop1)
+		r := lastResult(p)
+		ref.check(t, r, r.Method, r.Class)
+	})
+
 	t.Run("dropped onnx", func(t *testing.T) {
 		p.t = t
 		data, err := os.ReadFile("testdata/basic.onnx")
@@ -460,7 +608,9 @@ func TestApp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ref := newReference(t, m, filepath.Join(env.dist, "web", "samples", smps[0].File), nil)
+		// The image on screen is the pasted copy of the second sample; an
+		// ONNX model without a crop hint sees all of it.
+		ref := newReference(t, m, filepath.Join(env.dist, "web", "samples", smps[1].File), nil)
 		for _, method := range []string{"gradcam", "xgradcam"} {
 			r := eval[result](p, fmt.Sprintf(`camlens.explain({method: %q, class: -1}).then(%s)`, method, resultJS))
 			ref.check(t, r, method, -1)
@@ -520,6 +670,20 @@ func TestApp(t *testing.T) {
 }
 
 func base64(b []byte) string { return b64.StdEncoding.EncodeToString(b) }
+
+// waitFile waits for a finished download.
+func waitFile(t *testing.T, path string) []byte {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if data, err := os.ReadFile(path); err == nil && len(data) > 0 {
+			return data
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no download %s", filepath.Base(path))
+	return nil
+}
 
 func jsString(s string) string {
 	b, _ := json.Marshal(s)

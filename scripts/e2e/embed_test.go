@@ -25,6 +25,16 @@ func TestEmbedDemo(t *testing.T) {
 		}
 		t.Logf("%s: %s, %s (%d×%d map)", id, r.Method, r.Label, r.Width, r.Height)
 	}
+	// embed-a shows the astronaut sample with its face crop: its map is the
+	// core's for the same model, image, crop and method.
+	entry := defaultModel(t)
+	for _, smp := range samplesFor(t, entry.ID) {
+		if smp.File != "astronaut.png" {
+			continue
+		}
+		r := eval[result](p, `(() => { const r = document.getElementById("embed-a").result; return Object.assign({}, r, {map: Array.from(r.map)}); })()`)
+		defaultReference(t, smp, smp.Crop).check(t, r, "gradcam", -1)
+	}
 	if m := eval[string](p, `document.getElementById("embed-b").result.method`); m != "gradcam++" {
 		t.Errorf("embed-b explained with %s, its method attribute says gradcam++", m)
 	}

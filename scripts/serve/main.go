@@ -105,4 +105,6 @@ func printSizes(rep *build.Report) {
 	}
 	raw, tr := rep.ColdLoadBytes()
 	fmt.Fprintf(os.Stderr, "  %-40s %10d raw %10d transferred\n", "total", raw, tr)
+	raw, tr = rep.PrecacheBytes()
+	fmt.Fprintf(os.Stderr, "offline cache (the service worker's precache list): %d raw, %d transferred\n", raw, tr)
 }

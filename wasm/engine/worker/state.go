@@ -281,7 +281,7 @@ func (s *state) explain(ctx context.Context, r *Request, progress func(done, tot
 		"w": res.W, "h": res.H, "map": append([]float32(nil), res.Map...),
 		"peak": []int{res.Peak.X, res.Peak.Y},
 		"timings": Fields{
-			"forward": ms(res.Timings.Forward), "backward": ms(res.Timings.Backward),
+			"extraForward": ms(res.Timings.Forward), "backward": ms(res.Timings.Backward),
 			"method": ms(res.Timings.Method), "total": ms(total),
 		},
 	}
