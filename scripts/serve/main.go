@@ -2,11 +2,14 @@
 // 127.0.0.1 with the right MIME types, precompressed files and a strict
 // Content-Security-Policy.
 //
-//	go run ./scripts/serve [-addr 127.0.0.1:8080] [-out dist] [-build-only] [-no-build] [-fast]
+//	go run ./scripts/serve [-addr 127.0.0.1:8080] [-out dist] [-build-only] [-no-build] [-fast] [-api]
 //
 // -build-only writes dist/ and exits (for the edge deploy and tests);
 // -no-build serves an existing dist/; -fast writes gzip siblings only
-// (brotli at quality 11 takes a while on the wasm binaries).
+// (brotli at quality 11 takes a while on the wasm binaries); -api also
+// serves the explanation HTTP API of package core/api under /api/ (the
+// edge's API, here natively, on the site's models). It prints the
+// transfer size of a first visit.
 package main
 
 import (
@@ -22,6 +25,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/camlens/camlens/core/api"
 	"github.com/camlens/camlens/scripts/build"
 	"github.com/camlens/camlens/scripts/serve/site"
 )
@@ -33,18 +37,19 @@ func main() {
 	buildOnly := flag.Bool("build-only", false, "write the site and exit")
 	noBuild := flag.Bool("no-build", false, "serve the existing site without building")
 	fast := flag.Bool("fast", false, "gzip only (skip brotli)")
+	withAPI := flag.Bool("api", false, "serve the explanation API (core/api) under /api/")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		log.Fatalf("serve: unexpected arguments %q", flag.Args())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *addr, *out, *buildOnly, *noBuild, *fast); err != nil {
+	if err := run(ctx, *addr, *out, *buildOnly, *noBuild, *fast, *withAPI); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, addr, out string, buildOnly, noBuild, fast bool) error {
+func run(ctx context.Context, addr, out string, buildOnly, noBuild, fast, withAPI bool) error {
 	root, err := build.FindRoot()
 	if err != nil {
 		return err
@@ -73,8 +78,19 @@ func run(ctx context.Context, addr, out string, buildOnly, noBuild, fast bool) e
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
 		log.Printf("serve: warning: listening on %s, which is not a loopback address", tcp)
 	}
+	var apiHandler http.Handler
+	if withAPI {
+		h, err := api.NewHandler(api.Config{
+			Models: os.DirFS(filepath.Join(out, "models")),
+			Log:    func(line string) { log.Print("api: ", line) },
+		})
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		apiHandler = h
+	}
 	srv := &http.Server{
-		Handler:           site.Handler(os.DirFS(out), nil),
+		Handler:           site.Handler(os.DirFS(out), apiHandler),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	fmt.Printf("CamLens at http://%s/\n", ln.Addr())
