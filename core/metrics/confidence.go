@@ -35,7 +35,7 @@ var DefaultKeep = []float64{0.1, 0.25, 0.5}
 
 // ConfidenceKeepTop keeps only the top fraction of map m's pixels for each
 // of keep (in (0, 1]; nil: DefaultKeep), sets the rest of the input tensor
-// to zero, and returns the change of class's probability (-1: the top
+// to zero (Options.Fill), and returns the change of class's probability (-1: the top
 // class). Cost: len(keep)+1 forward passes.
 func ConfidenceKeepTop(ctx context.Context, s *cam.Session, m []float32, class int, keep []float64, opt Options) ([]Confidence, error) {
 	if s != nil && class == -1 {
@@ -62,6 +62,12 @@ func ConfidenceKeepTop(ctx context.Context, s *cam.Session, m []float32, class i
 		if i == 0 {
 			copy(dst, x)
 			return nil
+		}
+		for ch := range sc.c {
+			f := sc.fill[ch]
+			for q := range n {
+				dst[ch*n+q] = f
+			}
 		}
 		for _, p := range order[:counts[i-1]] {
 			for ch := range sc.c {

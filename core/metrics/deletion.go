@@ -28,7 +28,8 @@ type Curves struct {
 
 // DeletionInsertion computes RISE's deletion and insertion curves of map m
 // (H×W, the session's input size) for class (-1: the session's top class):
-// deletion sets the input's pixels to zero in decreasing order of m,
+// deletion sets the input's pixels to zero (Options.Fill) in decreasing
+// order of m,
 // insertion puts them back into a blurred copy (Blur) in the same order.
 // Cost: 2·(Steps+1) forward passes, in batches.
 func DeletionInsertion(ctx context.Context, s *cam.Session, m []float32, class int, opt Options) (*Curves, error) {
@@ -59,11 +60,11 @@ func DeletionInsertion(ctx context.Context, s *cam.Session, m []float32, class i
 	}
 	// Images 0..steps are the deletion curve, steps+1.. the insertion one.
 	ys, err := sc.scores(sc.total, func(i int, dst []float32) error {
-		if i <= steps { // deletion: x with the top pixels set to 0
+		if i <= steps { // deletion: x with the top pixels set to the fill
 			copy(dst, x)
 			for _, p := range order[:counts[i]] {
 				for ch := range sc.c {
-					dst[ch*n+p] = 0
+					dst[ch*n+p] = sc.fill[ch]
 				}
 			}
 			return nil

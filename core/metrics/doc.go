@@ -17,7 +17,8 @@
 //   - DeletionInsertion (RISE, Petsiuk et al. 2018): deletion replaces the
 //     top-ranked pixels of the input tensor by zeros (RISE's substrate,
 //     torch.zeros_like of the preprocessed tensor: the dataset mean for a
-//     normalised input); insertion starts from a blurred copy of the input
+//     normalised input; Options.Fill picks another value, e.g. black);
+//     insertion starts from a blurred copy of the input
 //     (RISE's gkern(11, 5): an 11×11 Gaussian of σ 5 as scipy's
 //     gaussian_filter makes it, applied per channel with zero padding) and
 //     puts the original pixels back in map order. Step k of Steps changes

@@ -311,3 +311,34 @@ func TestBaselines(t *testing.T) {
 		t.Errorf("two random maps have rank correlation %v", rho)
 	}
 }
+
+func TestFill(t *testing.T) {
+	m := newQuadrant(t)
+	x, _ := quadrantImage(rand.New(rand.NewPCG(7, 8)))
+	s := session(t, m, x)
+	res, err := s.Explain(context.Background(), cam.Request{Class: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Filling removed pixels with 1 (the blob's value) keeps the class:
+	// the quadrant stays bright.
+	c, err := DeletionInsertion(context.Background(), s, res.Map, 0, Options{Steps: 8, Fill: []float32{1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range c.Deletion.Scores {
+		if v < 0.99 {
+			t.Errorf("deletion step %d with fill 1: p = %v, want about 1", k, v)
+		}
+	}
+	kt, err := ConfidenceKeepTop(context.Background(), s, res.Map, 0, []float64{0.01}, Options{Fill: []float32{1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kt[0].After < 0.99 {
+		t.Errorf("keep-top with fill 1: p = %v, want about 1", kt[0].After)
+	}
+	if _, err := DeletionInsertion(context.Background(), s, res.Map, 0, Options{Fill: []float32{0, 0}}); err == nil {
+		t.Error("two fill values for one channel: no error")
+	}
+}

@@ -23,6 +23,11 @@ type Options struct {
 	// batch is also kept small enough that its activations fit
 	// BatchBudget.
 	Batch int
+	// Fill is the value, per input channel and in the units of the input
+	// tensor, that deletion and ConfidenceKeepTop put in place of a removed
+	// pixel; nil means 0 (RISE's zeros: the dataset mean of a normalised
+	// input). For black, pass (0 − mean)/std of each channel.
+	Fill []float32
 	// Seed draws the tie-breaking permutation of the ranking and the ROAD
 	// imputation noise.
 	Seed uint64
@@ -47,6 +52,7 @@ const (
 // returns the softmax probability of one class for each.
 type scorer struct {
 	ctx      context.Context
+	fill     []float32 // per channel; zeros when Options.Fill is nil
 	g        *nn.Graph
 	nctx     nn.Context
 	a        *nn.Activations
@@ -81,9 +87,21 @@ func newScorer(ctx context.Context, s *cam.Session, m []float32, class int, opt 
 	if opt.Batch < 0 {
 		return nil, fmt.Errorf("metrics: batch %d is negative", opt.Batch)
 	}
+	if opt.Fill != nil {
+		if len(opt.Fill) != c {
+			return nil, fmt.Errorf("metrics: %d fill values for %d input channels", len(opt.Fill), c)
+		}
+		for i, v := range opt.Fill {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nil, fmt.Errorf("metrics: fill value %d is %v", i, v)
+			}
+		}
+	}
 	g := s.Model().Graph()
 	sc := &scorer{ctx: ctx, g: g, class: class, c: c, h: h, w: w, progress: opt.Progress, total: total}
 	sc.nctx.Kernels = opt.Kernels
+	sc.fill = make([]float32, c)
+	copy(sc.fill, opt.Fill)
 	per := c * h * w
 	for _, n := range g.Nodes {
 		if !n.Const {

@@ -73,9 +73,9 @@ const defaultSteps = 25
 const maxModelBytes = 512 << 20
 
 type options struct {
-	model, methods, data, jsonOut, layer string
-	n, steps, workers, tolerance, sanity int
-	extra                                bool
+	model, methods, data, jsonOut, layer, fill string
+	n, steps, workers, tolerance, sanity       int
+	extra                                      bool
 }
 
 // run is the command; it returns the exit status.
@@ -93,6 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.layer, "layer", "", "target layer (default: the model's default layer)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
 	fs.BoolVar(&o.extra, "extra", false, "also measure the confidence change and ROAD (slow)")
+	fs.StringVar(&o.fill, "fill", "zero", "what deletion puts in place of a pixel: zero (RISE: 0 in the normalised input, the dataset mean) or black")
 	fs.IntVar(&o.sanity, "sanity", 0, "also run the cascading-randomisation sanity check on the first N images")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: evaluate -model M [-method all|m1,m2] [-data DIR] [-n N] [-json FILE] [flags]\n\n")
@@ -103,6 +104,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "evaluate: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if o.fill != "zero" && o.fill != "black" {
+		fmt.Fprintf(stderr, "evaluate: -fill %q: want zero or black\n", o.fill)
 		return 2
 	}
 	if o.model == "" {
@@ -151,8 +156,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "Model %s (%s), %s; %d images evaluated, top-1 accuracy %.1f%%.\n",
 		model.Meta().Name, filepath.Base(o.model), source, res.images, 100*float64(res.correct)/float64(res.images))
-	fmt.Fprintf(stdout, "Each map explains the ground-truth class (logit target, layer %s); deletion/insertion: %d steps, softmax probability, zero / blurred substrate; pointing tolerance %d px.\n\n",
-		ev.layerName(), o.steps, o.tolerance)
+	fmt.Fprintf(stdout, "Each map explains the ground-truth class (logit target, layer %s); deletion/insertion: %d steps, softmax probability, %s / blurred substrate; pointing tolerance %d px.\n\n",
+		ev.layerName(), o.steps, o.fill, o.tolerance)
 	writeTable(stdout, res, o.extra)
 	if runErr == nil && o.sanity > 0 {
 		if res.sanity, runErr = ev.sanityCheck(ctx, mf); runErr == nil {
@@ -297,6 +302,7 @@ type evaluator struct {
 	o       options
 	stderr  io.Writer
 	pre     modelfile.Preprocess
+	fill    []float32 // deletion substrate per channel; nil: zeros
 }
 
 func newEvaluator(ctx context.Context, model *cam.Model, set *dataset.Set, methods []cam.MethodInfo, o options, stderr io.Writer) (*evaluator, error) {
@@ -314,6 +320,17 @@ func newEvaluator(ctx context.Context, model *cam.Model, set *dataset.Set, metho
 		}
 	}
 	ev := &evaluator{model: model, set: set, o: o, stderr: stderr, pre: pre}
+	if o.fill == "black" {
+		x, err := imaging.ToTensor(image.NewGray(image.Rect(0, 0, set.Cols, set.Rows)), image.Rectangle{}, pre)
+		if err != nil {
+			return nil, err
+		}
+		c := x.Shape[1]
+		ev.fill = make([]float32, c)
+		for ch := range c {
+			ev.fill[ch] = x.Data[ch*set.Rows*set.Cols] // a black pixel, preprocessed
+		}
+	}
 	// Try every method on the first image; leave out those that cannot
 	// explain this model.
 	s, err := ev.session(0)
@@ -375,7 +392,7 @@ func (ev *evaluator) image(ctx context.Context, i int) ([]score, bool, error) {
 	correct := s.Predictions(1)[0].Class == class
 	b := ev.set.Boxes[i]
 	opt := metrics.EvalOptions{
-		Options:     metrics.Options{Steps: ev.o.steps, Seed: uint64(i)},
+		Options:     metrics.Options{Steps: ev.o.steps, Seed: uint64(i), Fill: ev.fill},
 		GroundTruth: image.Rect(b.X0, b.Y0, b.X1, b.Y1),
 		Tolerance:   ev.o.tolerance,
 		Confidence:  ev.o.extra,

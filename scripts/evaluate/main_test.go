@@ -179,8 +179,8 @@ func runCmd(t *testing.T, ctx context.Context, args ...string) runOut {
 
 func TestRunOnSyntheticData(t *testing.T) {
 	model := writeModel(t, randomClutterNet(1))
-	dir := writeSplit(t, syntheticClutter(t, 6))
-	a := runCmd(t, context.Background(), "-model", model, "-data", dir, "-n", "3", "-method", "gradcam,cam", "-steps", "4", "-extra")
+	dir := writeSplit(t, syntheticClutter(t, 4))
+	a := runCmd(t, context.Background(), "-model", model, "-data", dir, "-n", "2", "-method", "gradcam,cam", "-steps", "4", "-extra")
 	if a.code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", a.code, a.stdout, a.stderr)
 	}
@@ -188,7 +188,7 @@ func TestRunOnSyntheticData(t *testing.T) {
 	if !strings.Contains(a.stdout, "| Grad-CAM | ") || !strings.Contains(a.stdout, "| Random map (baseline) | ") || !strings.Contains(a.stdout, "ROAD combined") {
 		t.Errorf("table incomplete:\n%s", a.stdout)
 	}
-	if !strings.Contains(a.stderr, "3/3 images") {
+	if !strings.Contains(a.stderr, "2/2 images") {
 		t.Errorf("no progress on stderr: %q", a.stderr)
 	}
 	for _, key := range []string{"gradcam", "cam", "random", "center"} {
@@ -207,8 +207,8 @@ func TestRunOnSyntheticData(t *testing.T) {
 				t.Errorf("%s.%s = %v (present %v)", key, f, v, ok)
 			}
 		}
-		if e["n"] != 3 {
-			t.Errorf("%s.n = %v, want 3", key, e["n"])
+		if e["n"] != 2 {
+			t.Errorf("%s.n = %v, want 2", key, e["n"])
 		}
 	}
 	// CAM and Grad-CAM are the same map on a global-pool + dense head.
@@ -218,7 +218,7 @@ func TestRunOnSyntheticData(t *testing.T) {
 		}
 	}
 	// The sanity check: one row per method, one column per learned layer.
-	d := runCmd(t, context.Background(), "-model", model, "-data", dir, "-n", "2", "-method", "gradcam,guided-backprop", "-steps", "2", "-sanity", "2")
+	d := runCmd(t, context.Background(), "-model", model, "-data", dir, "-n", "1", "-method", "gradcam,guided-backprop", "-steps", "2", "-sanity", "1")
 	if d.code != 0 {
 		t.Fatalf("exit %d: %s", d.code, d.stderr)
 	}
@@ -237,15 +237,15 @@ func TestRunOnSyntheticData(t *testing.T) {
 	if d.sanity["random"] != nil || !strings.Contains(d.stdout, "| Method | fc | c4 | c3 | c2 | c1 |") {
 		t.Errorf("sanity table or JSON wrong:\n%s", d.stdout)
 	}
-	// One worker and three give the same numbers.
-	args := []string{"-model", model, "-data", dir, "-method", "gradcam,eigencam", "-steps", "6"}
+	// One worker and three give the same numbers (with black deletion).
+	args := []string{"-model", model, "-data", dir, "-method", "gradcam,eigencam", "-steps", "4", "-fill", "black"}
 	b := runCmd(t, context.Background(), append(args, "-workers", "1")...)
 	c := runCmd(t, context.Background(), append(args, "-workers", "3")...)
 	if b.code != 0 || c.code != 0 {
 		t.Fatalf("exit %d, %d: %s %s", b.code, c.code, b.stderr, c.stderr)
 	}
-	if len(b.json) != 4 || b.json["eigencam"]["n"] != 6 {
-		t.Fatalf("JSON %v: want gradcam, eigencam, random and center over 6 images", b.json)
+	if len(b.json) != 4 || b.json["eigencam"]["n"] != 4 {
+		t.Fatalf("JSON %v: want gradcam, eigencam, random and center over 4 images", b.json)
 	}
 	for key, e := range b.json {
 		for f, v := range e {
@@ -267,6 +267,7 @@ func TestRunErrorsAndCancel(t *testing.T) {
 		{[]string{}, 2, "-model is required"},
 		{[]string{"-model", model, "-method", "nope", "-data", dir}, 2, "unknown method"},
 		{[]string{"-model", model, "-steps", "0", "-data", dir}, 2, "-steps"},
+		{[]string{"-model", model, "-fill", "grey", "-data", dir}, 2, "-fill"},
 		{[]string{"-model", filepath.Join(dir, "missing.safetensors"), "-data", dir}, 1, "missing.safetensors"},
 		{[]string{"-model", model, "-data", t.TempDir()}, 1, "clutter-test-images.idx"},
 	} {
