@@ -87,7 +87,7 @@ func hiResCAMElems(l *layerData) []float32 {
 func gradCAMElementWiseElems(l *layerData) []float32 {
 	out := make([]float32, len(l.A))
 	for i, a := range l.A {
-		out[i] = max(l.G[i]*a, 0)
+		out[i] = maxf(l.G[i]*a, 0)
 	}
 	return out
 }
@@ -96,7 +96,7 @@ func gradCAMElementWiseElems(l *layerData) []float32 {
 func layerCAMElems(l *layerData) []float32 {
 	out := make([]float32, len(l.A))
 	for i, a := range l.A {
-		out[i] = max(l.G[i], 0) * a
+		out[i] = maxf(l.G[i], 0) * a
 	}
 	return out
 }

@@ -31,12 +31,12 @@ func minMax(x []float32) {
 	}
 	lo := x[0]
 	for _, v := range x {
-		lo = min(lo, v)
+		lo = minf(lo, v)
 	}
 	hi := float32(0)
 	for i, v := range x {
 		x[i] = v - lo
-		hi = max(hi, x[i])
+		hi = maxf(hi, x[i])
 	}
 	d := float32(minMaxEps + float64(hi))
 	for i, v := range x {
@@ -66,7 +66,7 @@ func aggregate(maps [][]float32) []float32 {
 	acc := make([]float64, n)
 	for _, m := range maps {
 		for i, v := range m {
-			acc[i] += float64(max(v, 0))
+			acc[i] += float64(maxf(v, 0))
 		}
 	}
 	out := make([]float32, n)
@@ -96,7 +96,7 @@ func Peak(m []float32, w, h int) image.Point {
 func Box(m []float32, w, h int) image.Rectangle {
 	hi := float32(0)
 	for _, v := range m[:w*h] {
-		hi = max(hi, v)
+		hi = maxf(hi, v)
 	}
 	if hi <= 0 {
 		return image.Rectangle{}
