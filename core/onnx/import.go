@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -498,6 +499,9 @@ func (im *importer) finish() (*modelfile.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("onnx: folding batch norms: %w", err)
 	}
+	if err := checkWeightsFinite(w); err != nil {
+		return nil, err
+	}
 	graph, err := nn.Build(spec, w)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: the converted graph does not build: %w", err)
@@ -689,4 +693,24 @@ func DefaultPreprocess(shape []int) modelfile.Preprocess {
 		p.Std = []float32{1}
 	}
 	return p
+}
+
+// checkWeightsFinite refuses a NaN or an infinity in any weight (after
+// BatchNorm folding, which can overflow): no real network has one, and the
+// forward pass would only find it later.
+func checkWeightsFinite(w map[string]*tensor.Tensor) error {
+	names := make([]string, 0, len(w))
+	for k := range w {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		for i, v := range w[k].Data {
+			if math.Float32bits(v)&0x7f800000 == 0x7f800000 {
+				return fmt.Errorf("onnx: weight %q: element %d is %v (%w): the model's weights are damaged, or a BatchNormalization folded into this node overflows",
+					k, i, v, nn.ErrNotFinite)
+			}
+		}
+	}
+	return nil
 }

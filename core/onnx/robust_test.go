@@ -2,9 +2,11 @@ package onnx
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
+	"github.com/camlens/camlens/core/nn"
 	"github.com/camlens/camlens/core/tensor"
 )
 
@@ -95,5 +97,48 @@ func TestOtherKinds(t *testing.T) {
 	b := tinyConvNet(13)
 	if _, err := Import(b[:len(b)/2]); err == nil || !strings.Contains(err.Error(), "onnx: decoding ModelProto") {
 		t.Errorf("truncated ONNX: %v", err)
+	}
+}
+
+// TestNonFiniteWeights: a NaN weight, or a BatchNormalization whose scale
+// and variance fold into infinite weights, is refused at import, naming
+// the weight.
+func TestNonFiniteWeights(t *testing.T) {
+	w := make([]float32, 3*2*3*3)
+	w[5] = float32(math.NaN())
+	nanConv := modelPB(13, graphSpec{
+		nodes:   []pb{nodePB("Conv", []string{"x", "w"}, []string{"y"}, attrIntsPB("kernel_shape", 3, 3))},
+		inits:   []pb{floatTensor("w", []int64{3, 2, 3, 3}, w)},
+		inputs:  []pb{valueInfoPB("x", dtFloat, 1, 2, 5, 5)},
+		outputs: []pb{valueInfoPB("y", dtFloat, 1, 3, 3, 3)},
+	})
+	for i := range w {
+		w[i] = 0.1
+	}
+	bigBN := modelPB(13, graphSpec{
+		nodes: []pb{
+			nodePB("Conv", []string{"x", "w"}, []string{"c"}, attrIntsPB("kernel_shape", 3, 3)),
+			nodePB("BatchNormalization", []string{"c", "s", "b", "m", "v"}, []string{"y"}),
+		},
+		inits: []pb{
+			floatTensor("w", []int64{3, 2, 3, 3}, w),
+			floatTensor("s", []int64{3}, []float32{1, 3e38, 1}), floatTensor("b", []int64{3}, []float32{0, 0, 0}),
+			floatTensor("m", []int64{3}, []float32{0, 0, 0}), floatTensor("v", []int64{3}, []float32{1, 1e-30, 1}),
+		},
+		inputs:  []pb{valueInfoPB("x", dtFloat, 1, 2, 5, 5)},
+		outputs: []pb{valueInfoPB("y", dtFloat, 1, 3, 3, 3)},
+	})
+	for _, c := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"NaN initializer", nanConv, `weight "y.weight": element 5 is NaN`},
+		{"overflowing BatchNormalization", bigBN, `weight "y.weight": element 18 is +Inf`},
+	} {
+		_, err := Import(c.data)
+		if !errors.Is(err, nn.ErrNotFinite) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: Import = %v, want nn.ErrNotFinite saying %q", c.name, err, c.want)
+		}
 	}
 }

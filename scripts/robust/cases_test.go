@@ -200,7 +200,7 @@ func badCases() []badCase {
 				w[3] = float32(math.NaN())
 				g.inits[0] = onnxTensor("w", []int64{channels, 3, 3, 3}, w)
 				return g.model()
-			}, msg: "NaN"},
+			}, is: nn.ErrNotFinite, msg: `weight "conv1.weight": element 3 is NaN`},
 
 		// Requests.
 		{name: "class-out-of-range", what: "class 7 of a 3-class model", kind: kindRequest,

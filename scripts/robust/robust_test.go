@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/camlens/camlens/core/cam"
@@ -273,11 +274,7 @@ func TestBadInputs(t *testing.T) {
 				t.Fatalf("core: the good input after it fails: %v", err)
 			}
 			// The command.
-			if bin == "" {
-				return
-			}
-			line := c.cli(t, e, bin, path)
-			table[c.name] = line
+			table[c.name] = c.cli(t, e, bin, path)
 		})
 	}
 	if *writeTable != "" {
@@ -332,9 +329,6 @@ func (c *badCase) cli(t *testing.T, e *env, bin, path string) string {
 	} else if !strings.Contains(stderr, "1 of 2 inputs explained") {
 		t.Fatalf("explain: no summary saying the good input worked:\n%s", stderr)
 	}
-	if c.kind == kindTensor {
-		goodStem = filepath.Join(out, "good.gradcam")
-	}
 	for _, ext := range []string{".png", ".heat.png", ".npy", ".json"} {
 		if _, err := os.Stat(goodStem + ext); err != nil {
 			t.Fatalf("the good input's output is missing: %v", err)
@@ -343,21 +337,46 @@ func (c *badCase) cli(t *testing.T, e *env, bin, path string) string {
 	return strings.ReplaceAll(line, e.dir+string(filepath.Separator), "")
 }
 
-// buildExplain builds the explain command once per test binary.
+// The explain command, built once per test binary (see TestMain).
+var (
+	explainOnce sync.Once
+	explainBin  string
+	explainErr  error
+	binDir      string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// buildExplain builds scripts/explain with the go command that runs the
+// tests and returns the binary's path.
 func buildExplain(t *testing.T) string {
 	t.Helper()
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(gobin); err != nil {
-		if gobin, err = exec.LookPath("go"); err != nil {
-			t.Fatalf("the go command is needed to build scripts/explain: %v", err)
+	explainOnce.Do(func() {
+		gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+		if _, err := os.Stat(gobin); err != nil {
+			if gobin, err = exec.LookPath("go"); err != nil {
+				explainErr = fmt.Errorf("the go command is needed to build scripts/explain: %w", err)
+				return
+			}
 		}
+		if binDir, explainErr = os.MkdirTemp("", "camlens-robust-"); explainErr != nil {
+			return
+		}
+		explainBin = filepath.Join(binDir, "explain")
+		if out, err := exec.Command(gobin, "build", "-o", explainBin, "../explain").CombinedOutput(); err != nil {
+			explainErr = fmt.Errorf("building scripts/explain: %v\n%s", err, out)
+		}
+	})
+	if explainErr != nil {
+		t.Fatal(explainErr)
 	}
-	bin := filepath.Join(t.TempDir(), "explain")
-	cmd := exec.Command(gobin, "build", "-o", bin, "../explain")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building scripts/explain: %v\n%s", err, out)
-	}
-	return bin
+	return explainBin
 }
 
 func runExplain(t *testing.T, bin string, args ...string) (int, string) {
