@@ -98,7 +98,7 @@ function isCancel(e) {
 function fillModels() {
   ui.model.textContent = "";
   for (const e of catalog) ui.model.add(new Option(e.title, e.id));
-  if (ex.model && !catalog.some((e) => e.id === ex.modelId)) ui.model.add(new Option(`${ex.model.title || ex.modelId} (file)`, ex.modelId));
+  if (ex.model && !catalog.some((e) => e.id === ex.modelId)) ui.model.add(new Option(`${ex.modelId} (opened file)`, ex.modelId));
   ui.model.value = ex.modelId;
 }
 
@@ -726,6 +726,18 @@ async function start() {
     navigator.serviceWorker.register(siteURL("sw.js")).catch((e) => console.warn("camlens: no offline cache:", e.message));
   }
   setStatus("Starting the engine…");
+  // The catalog, the gallery and the first model download while the
+  // engine starts.
+  const catalogP = loadCatalog().catch((e) => { showError(e); return []; });
+  const samplesP = loadSamples().catch(() => []);
+  samplesP.then((list) => {
+    samples = list;
+    fillGallery();
+  });
+  catalogP.then((cat) => {
+    const want = cat.find((e) => e.id === parseHash(location.hash).model) || defaultEntry(cat);
+    if (want) ex.prefetch(want);
+  });
   const info = await ex.hello();
   performance.mark("camlens:engine-ready");
   methods = info.methods;
@@ -735,8 +747,7 @@ async function start() {
   }
   ui.compareMethod.value = methods.some((m) => m.name === "hirescam") ? "hirescam" : methods[1].name;
   for (const c of info.colormaps) ui.colormap.add(new Option(c, c));
-  [catalog, samples] = await Promise.all([loadCatalog().catch((e) => { showError(e); return []; }), loadSamples().catch(() => [])]);
-  fillGallery();
+  [catalog, samples] = await Promise.all([catalogP, samplesP]);
   view.ready.then(() => performance.mark("camlens:view-ready"));
   await applyHash();
   performance.mark("camlens:first-explanation");

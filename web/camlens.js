@@ -92,6 +92,17 @@ export class Explainer {
     this.prediction = null; // {predictions, base, region, timings}
     this.lutCache = new Map();
     this.info = null;
+    this.prefetched = new Map(); // catalog id → promise of the model's bytes
+  }
+
+  // prefetch starts downloading a catalog model while the engine boots;
+  // loadCatalogModel then uses the download (once).
+  prefetch(entry) {
+    if (!this.prefetched.has(entry.id)) {
+      const p = fetchBytes(siteURL("models/" + entry.file), { size: entry.size, sha256: entry.sha256 });
+      p.catch(() => {}); // reported when used
+      this.prefetched.set(entry.id, p);
+    }
   }
 
   async hello() {
@@ -112,9 +123,17 @@ export class Explainer {
 
   // loadCatalogModel downloads a catalog entry and loads it.
   async loadCatalogModel(entry, { signal, onProgress } = {}) {
-    const buf = await fetchBytes(siteURL("models/" + entry.file), {
-      signal, onProgress, size: entry.size, sha256: entry.sha256,
-    });
+    let buf = null;
+    const pre = this.prefetched.get(entry.id);
+    if (pre) {
+      this.prefetched.delete(entry.id);
+      buf = await pre.catch(() => null);
+    }
+    if (!buf) {
+      buf = await fetchBytes(siteURL("models/" + entry.file), {
+        signal, onProgress, size: entry.size, sha256: entry.sha256,
+      });
+    }
     return this.loadModelBytes(buf, entry.file, entry.id);
   }
 

@@ -4,7 +4,7 @@
 //
 // Every request the browser makes — from the page, its iframes, the engine's
 // worker and the service worker — goes through a recording proxy
-// (the proxy of the test's browser context, with loopback not
+// (the proxy of the tests' browser context, with loopback not
 // bypassed), so the tests can assert that
 // nothing but the page's own origin was asked for; CDP network events of the
 // page are recorded too. The proxy can also cut the network (offline test).

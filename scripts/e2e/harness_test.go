@@ -34,7 +34,8 @@ var env struct {
 	site    *httptest.Server
 	origin  string // http://127.0.0.1:port
 	proxy   *recorder
-	browser context.Context // the browser's first tab; tests open their own
+	browser context.Context // the browser's first tab
+	tabs    context.Context // a tab in the tests' browser context; tests open theirs beside it
 	shots   string
 }
 
@@ -133,6 +134,20 @@ func setup() error {
 		return fmt.Errorf("start chromium: %w", err)
 	}
 	env.browser = browser
+	// One browser context for the tests (TestApp runs first and finds it
+	// empty: no service worker, no cache; later tests profit from its
+	// cache as a returning visitor would). Its proxy sees every request of
+	// its pages, frames and workers, and none of the browser's own
+	// (updates, time, …), which go to no proxy and fail.
+	tabs, cancelTabs := chromedp.NewContext(browser, chromedp.WithNewBrowserContext(func(c *target.CreateBrowserContextParams) {
+		c.ProxyServer = "http://" + env.proxy.addr
+		c.ProxyBypassList = "<-loopback>"
+	}))
+	cleanups = append(cleanups, cancelTabs)
+	if err := chromedp.Do(tabs, chromedp.Navigate("about:blank")); err != nil {
+		return fmt.Errorf("open a browser context: %w", err)
+	}
+	env.tabs = tabs
 	return nil
 }
 
@@ -250,8 +265,8 @@ func (r *recorder) foreignRequests() []string {
 	return slices.Clone(r.foreign)
 }
 
-// page is one browser tab in its own browser context (fresh storage,
-// service workers and caches), with its console and network recorded.
+// page is one browser tab in the tests' browser context, with its console
+// and network recorded.
 type page struct {
 	t       *testing.T // the current (sub)test, for failures
 	owner   *testing.T // the test that opened the page, for the final checks
@@ -267,12 +282,7 @@ func newPage(t *testing.T) *page {
 	if env.skip != "" {
 		t.Skip(env.skip)
 	}
-	// The browser context's proxy sees every request of its pages, frames
-	// and workers, and none of the browser's own (updates, time, …).
-	ctx, cancel := chromedp.NewContext(env.browser, chromedp.WithNewBrowserContext(func(c *target.CreateBrowserContextParams) {
-		c.ProxyServer = "http://" + env.proxy.addr
-		c.ProxyBypassList = "<-loopback>"
-	}))
+	ctx, cancel := chromedp.NewContext(env.tabs)
 	t.Cleanup(cancel)
 	ctx, cancelT := context.WithTimeout(ctx, 8*time.Minute)
 	t.Cleanup(cancelT)
