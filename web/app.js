@@ -160,7 +160,7 @@ async function showCard(entry) {
   if (entry && entry.card) {
     try {
       const resp = await fetch(siteURL("models/" + entry.card));
-      if (resp.ok) ui.cardBody.appendChild(renderMarkdown(await resp.text()));
+      if (resp.ok) ui.cardBody.appendChild(renderMarkdown(await resp.text(), resp.url));
     } catch (e) { /* the facts above remain */ }
   } else if (m.description) {
     const p = document.createElement("p");

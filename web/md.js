@@ -1,15 +1,16 @@
 // renderMarkdown turns a model card (a small Markdown subset: headings,
 // paragraphs, lists, fenced code, tables, **bold**, `code`, links) into DOM
-// nodes. It never uses innerHTML, so a card cannot inject markup; links
-// keep only same-origin or relative targets as text with their address.
+// nodes. It never uses innerHTML, so a card cannot inject markup. Relative
+// links resolve against base (the card's URL); links to other origins are
+// shown as text with their address, not followed.
 
-export function renderMarkdown(src, doc = document) {
+export function renderMarkdown(src, base = location.href, doc = document) {
   const root = doc.createDocumentFragment();
   const lines = String(src).replace(/\r\n?/g, "\n").split("\n");
   let i = 0;
   const el = (tag, text) => {
     const e = doc.createElement(tag);
-    if (text !== undefined) inline(e, text, doc);
+    if (text !== undefined) inline(e, text, doc, base);
     return e;
   };
   while (i < lines.length) {
@@ -37,6 +38,10 @@ export function renderMarkdown(src, doc = document) {
         const cells = lines[i].trim().replace(/^\||\|$/g, "").split("|").map((c) => c.trim());
         i++;
         if (cells.every((c) => /^:?-{2,}:?$/.test(c))) continue;
+        if (header && cells.every((c) => c === "")) {
+          header = false; // an empty header row: a plain two-column table
+          continue;
+        }
         const tr = doc.createElement("tr");
         for (const c of cells) tr.appendChild(el(header ? "th" : "td", c));
         table.appendChild(tr);
@@ -62,7 +67,7 @@ export function renderMarkdown(src, doc = document) {
   return root;
 }
 
-function inline(parent, text, doc) {
+function inline(parent, text, doc, base) {
   const re = /(\*\*[^*]+\*\*|`[^`]+`|\[[^\]]+\]\([^)\s]+\))/g;
   let last = 0;
   let m;
@@ -79,12 +84,19 @@ function inline(parent, text, doc) {
       parent.appendChild(c);
     } else {
       const lm = /^\[([^\]]+)\]\(([^)\s]+)\)$/.exec(t);
-      let same = false;
-      try { same = new URL(lm[2], location.href).origin === location.origin; } catch (e) { same = false; }
-      if (same) {
+      let url = null;
+      try { url = new URL(lm[2], base); } catch (e) { url = null; }
+      if (url && url.origin === location.origin) {
         const a = doc.createElement("a");
-        a.href = lm[2];
-        a.textContent = lm[1];
+        a.href = url.href;
+        const code = /^`([^`]+)`$/.exec(lm[1]);
+        if (code) {
+          const c = doc.createElement("code");
+          c.textContent = code[1];
+          a.appendChild(c);
+        } else {
+          a.textContent = lm[1];
+        }
         parent.appendChild(a);
       } else {
         // Other sites are shown, not linked: the page makes no requests elsewhere.

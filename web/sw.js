@@ -2,8 +2,13 @@
 // On install it stores the site's files (the list and the version are
 // written in by scripts/build); it answers same-origin GET requests from
 // that cache first, and stores other same-origin responses (models opened
-// later, samples) as they are fetched. It never touches other origins
-// (the Content-Security-Policy allows none anyway).
+// later) as they are fetched. It never touches other origins (the
+// Content-Security-Policy allows none anyway).
+//
+// The first install takes control at once, so that the first visit is
+// already cached. A new version waits until no page of the old one is
+// open, so that a running page never mixes files of two builds (its
+// engine and its scripts must match).
 "use strict";
 const VERSION = "__CAMLENS_VERSION__";
 const PRECACHE = ["__CAMLENS_PRECACHE__"];
@@ -13,7 +18,7 @@ self.addEventListener("install", (ev) => {
   ev.waitUntil((async () => {
     const cache = await caches.open(CACHE);
     await cache.addAll(PRECACHE.map((p) => new Request(new URL(p, self.registration.scope), { cache: "no-cache" })));
-    await self.skipWaiting();
+    if (!self.registration.active) await self.skipWaiting();
   })());
 });
 

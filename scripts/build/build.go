@@ -413,8 +413,9 @@ func (b *builder) copyTree(src, rel string, keep func(string) bool) error {
 	})
 }
 
-// copyModels copies the catalog's models and cards and writes the catalog
-// with sizes and hashes filled in. A missing catalog gives an empty one.
+// copyModels copies the catalog's models, their cards and the directory's
+// LICENSE* files, and writes the catalog with sizes and hashes filled in.
+// A missing catalog gives an empty one.
 func (b *builder) copyModels(dir string) ([]CatalogEntry, error) {
 	cat := []CatalogEntry{}
 	objs := []map[string]any{}
@@ -446,6 +447,13 @@ func (b *builder) copyModels(dir string) ([]CatalogEntry, error) {
 			if err := b.copyFile(filepath.Join(dir, filepath.FromSlash(e.Card)), "models/"+e.Card); err != nil {
 				return nil, fmt.Errorf("build: model %q card: %w", e.ID, err)
 			}
+		}
+	}
+	// The models' licence texts travel with them.
+	licences, _ := filepath.Glob(filepath.Join(dir, "LICENSE*"))
+	for _, l := range licences {
+		if err := b.copyFile(l, "models/"+filepath.Base(l)); err != nil {
+			return nil, err
 		}
 	}
 	out, err := json.MarshalIndent(objs, "", "  ")

@@ -63,6 +63,7 @@ func TestBuild(t *testing.T) {
 	os.WriteFile(filepath.Join(models, "test.safetensors"), model, 0o644)
 	os.MkdirAll(filepath.Join(models, "cards"), 0o755)
 	os.WriteFile(filepath.Join(models, "cards", "test.md"), []byte("# Test\n"), 0o644)
+	os.WriteFile(filepath.Join(models, "LICENSE-test.txt"), []byte("MIT\n"), 0o644)
 	os.WriteFile(filepath.Join(models, "catalog.json"), []byte(`[{"id": "test", "file": "test.safetensors", "title": "Test", "default": true, "card": "cards/test.md", "note": "kept"}]`), 0o644)
 
 	out := filepath.Join(t.TempDir(), "dist")
@@ -72,7 +73,7 @@ func TestBuild(t *testing.T) {
 	}
 	for _, f := range []string{"index.html", "embed.html", "view.html", "embed-demo.html", "sw.js", "_headers", "wasm_exec.js",
 		"engine.wasm", "view.wasm", "engine.wasm.gz", "web/app.js", "web/embed.js", "web/worker.js", "models/test.safetensors",
-		"models/cards/test.md", "models/catalog.json", "web/samples/samples.json", "build.json", marker} {
+		"models/cards/test.md", "models/LICENSE-test.txt", "models/catalog.json", "web/samples/samples.json", "build.json", marker} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("missing %s: %v", f, err)
 		}

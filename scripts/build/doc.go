@@ -13,7 +13,7 @@
 //	wasm_exec.js  engine.wasm  view.wasm  build.json
 //	web/*.js web/*.css web/icon.svg     the page scripts and styles
 //	web/samples/...                     the sample gallery (samples.json + images)
-//	models/catalog.json, models/<file>, models/cards/<card>
+//	models/catalog.json, models/<file>, models/cards/<card>, models/LICENSE*
 //
 // embed.html, view.html and embed-demo.html live in web/ in the source tree
 // (the repository's top level is fixed) and are copied to the site root so

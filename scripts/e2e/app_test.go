@@ -263,6 +263,21 @@ func TestApp(t *testing.T) {
 		seq = p.seq()
 	})
 
+	t.Run("model card", func(t *testing.T) {
+		p.t = t
+		eval[bool](p, `(() => { const d = document.getElementById("card"); d.open = true; d.scrollIntoView(); return true; })()`)
+		p.wait(`document.getElementById("card-body").querySelector("h3, h4") !== null`, 30*time.Second)
+		links := eval[[]string](p, `[...document.querySelectorAll("#card-body a")].map((a) => a.href)`)
+		for _, l := range links {
+			if status := eval[int](p, fmt.Sprintf(`fetch(%q).then((r) => r.status)`, l)); status != 200 {
+				t.Errorf("the model card links to %s: HTTP %d", l, status)
+			}
+		}
+		t.Logf("model card: %d links, all on the site", len(links))
+		p.screenshot("desktop-model-card")
+		eval[bool](p, `(() => { const d = document.getElementById("card"); d.open = false; window.scrollTo(0, 0); return true; })()`)
+	})
+
 	t.Run("hover", func(t *testing.T) {
 		p.t = t
 		box := eval[[]float64](p, `(() => { const r = document.getElementById("view").getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })()`)
