@@ -748,6 +748,7 @@ async function start() {
   ui.compareMethod.value = methods.some((m) => m.name === "hirescam") ? "hirescam" : methods[1].name;
   for (const c of info.colormaps) ui.colormap.add(new Option(c, c));
   [catalog, samples] = await Promise.all([catalogP, samplesP]);
+  fillModels();
   view.ready.then(() => performance.mark("camlens:view-ready"));
   await applyHash();
   performance.mark("camlens:first-explanation");
@@ -756,8 +757,13 @@ async function start() {
 }
 
 const ready = start().then(() => { document.body.dataset.ready = "1"; }, (e) => {
-  showError(e);
-  setStatus("Something went wrong; see the message above.");
+  if (isCancel(e)) {
+    setStatus("Cancelled. Choose a model to begin.");
+    fillModels();
+  } else {
+    showError(e);
+    setStatus("Something went wrong; see the message above.");
+  }
   document.body.dataset.ready = "1";
 });
 installAPI(ready);

@@ -77,7 +77,8 @@ type view struct {
 	panels []panelImages
 	rects  []scene.Rect
 
-	w, h       int
+	w, h       int     // canvas size in device pixels
+	scale      float64 // device pixels per CSS pixel (at most 2)
 	dirty      bool
 	ready      bool
 	drawnSeq   int
@@ -283,16 +284,17 @@ func (v *view) Draw(screen *ebiten.Image) {
 		if v.style.Alpha > 0 && v.lut != nil && v.shader != nil {
 			drawMap(screen, v.shader, pi.mp, v.lut, r, v.style.Alpha)
 		}
+		k := float32(v.scale)
 		if v.style.ShowBox && p.Box != nil {
 			x0, y0 := scene.ToCanvas(p.Map, r, float64(p.Box.Min.X), float64(p.Box.Min.Y))
 			x1, y1 := scene.ToCanvas(p.Map, r, float64(p.Box.Max.X), float64(p.Box.Max.Y))
-			vector.StrokeRect(screen, float32(x0)+1, float32(y0)+1, float32(x1-x0)-2, float32(y1-y0)-2, 3, color.RGBA{0, 0, 0, 200}, true)
-			vector.StrokeRect(screen, float32(x0)+1, float32(y0)+1, float32(x1-x0)-2, float32(y1-y0)-2, 1.5, color.RGBA{0x7f, 0xff, 0x4f, 0xff}, true)
+			vector.StrokeRect(screen, float32(x0)+k, float32(y0)+k, float32(x1-x0)-2*k, float32(y1-y0)-2*k, 3*k, color.RGBA{0, 0, 0, 200}, true)
+			vector.StrokeRect(screen, float32(x0)+k, float32(y0)+k, float32(x1-x0)-2*k, float32(y1-y0)-2*k, 1.5*k, color.RGBA{0x7f, 0xff, 0x4f, 0xff}, true)
 		}
 		if v.style.ShowPeak && p.Peak != nil {
 			x, y := scene.ToCanvas(p.Map, r, float64(p.Peak.X)+0.5, float64(p.Peak.Y)+0.5)
-			vector.StrokeCircle(screen, float32(x), float32(y), 6, 3, color.RGBA{0, 0, 0, 200}, true)
-			vector.StrokeCircle(screen, float32(x), float32(y), 6, 1.5, color.White, true)
+			vector.StrokeCircle(screen, float32(x), float32(y), 6*k, 3*k, color.RGBA{0, 0, 0, 200}, true)
+			vector.StrokeCircle(screen, float32(x), float32(y), 6*k, 1.5*k, color.White, true)
 		}
 	}
 	if v.hoverPanel >= 0 && v.hoverPanel < len(v.rects) {
@@ -330,9 +332,13 @@ func drawMap(screen *ebiten.Image, sh *ebiten.Shader, mp, lut *ebiten.Image, r s
 	screen.DrawTrianglesShader(vs, []uint16{0, 1, 2, 1, 2, 3}, sh, op)
 }
 
+// Layout renders at the device's resolution (at most twice the CSS
+// pixels, to keep software-rendered canvases small).
 func (v *view) Layout(outsideWidth, outsideHeight int) (int, int) {
-	if outsideWidth != v.w || outsideHeight != v.h {
-		v.w, v.h = outsideWidth, outsideHeight
+	s := min(max(ebiten.Monitor().DeviceScaleFactor(), 1), 2)
+	w, h := int(float64(outsideWidth)*s), int(float64(outsideHeight)*s)
+	if w != v.w || h != v.h || s != v.scale {
+		v.w, v.h, v.scale = w, h, s
 		v.dirty = true
 	}
 	return v.w, v.h
