@@ -1,7 +1,8 @@
 // ViewHost drives the ebiten view in an <iframe src="view.html"> (see
 // wasm/view): it sends scenes (base images, maps, box, peak) and styles
 // (opacity, colormap table, box/peak toggles) and receives hover read-outs
-// and "drawn" acknowledgements. Messages go to the view's origin only.
+// and "drawn" acknowledgements (the page's body gets data-drawn = the
+// latest scene on screen). Messages go to the view's origin only.
 
 export class ViewHost {
   constructor(iframe) {
@@ -22,6 +23,7 @@ export class ViewHost {
           break;
         case "drawn":
           this.drawnSeq = m.seq;
+          document.body.dataset.drawn = String(m.seq);
           this.waiters = this.waiters.filter((w) => (m.seq >= w.seq ? (w.resolve(), false) : true));
           break;
         case "hover":
@@ -41,8 +43,10 @@ export class ViewHost {
 
   // show sends a scene: panels = [{base: {w, h, data}, map?: {w, h, data},
   // box?: [x0, y0, x1, y1], peak?: [x, y]}]. The data arrays are copied
-  // (they stay usable here). Resolves when the view has drawn it.
-  async show(panels) {
+  // (they stay usable here). Resolves when the view has drawn it, or after
+  // maxWait ms: a view that is not painting (a hidden tab, an iframe off
+  // screen) must not hold the page up.
+  async show(panels, maxWait = 3000) {
     await this.ready;
     const seq = ++this.seq;
     const copy = panels.map((p) => {
@@ -61,7 +65,10 @@ export class ViewHost {
     }
     const drawn = new Promise((resolve) => this.waiters.push({ seq, resolve }));
     this.post({ type: "scene", seq, panels: copy }, transfer);
-    return drawn;
+    let timer = 0;
+    const late = new Promise((resolve) => { timer = setTimeout(resolve, maxWait); });
+    await Promise.race([drawn, late]);
+    clearTimeout(timer);
   }
 
   async style({ alpha, lut, box, peak }) {

@@ -638,7 +638,9 @@ func TestApp(t *testing.T) {
 	t.Run("narrow", func(t *testing.T) {
 		p.t = t
 		p.viewport(390, 844, true)
-		time.Sleep(500 * time.Millisecond)
+		before := p.seq()
+		eval[string](p, `location.hash = `+jsString(fmt.Sprintf("#model=%s&sample=%s&method=gradcam&opacity=0.5&colormap=jet", entry.ID, smps[0].File)))
+		seq = p.shown(before)
 		if w := eval[int](p, `document.documentElement.scrollWidth`); w > 390 {
 			t.Errorf("the page is %d px wide at a 390 px viewport", w)
 		}

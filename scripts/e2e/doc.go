@@ -11,7 +11,7 @@
 //
 // Environment: CAMLENS_REQUIRE_DEPS=1 turns a missing chromium into a
 // failure instead of a skip; CAMLENS_SCREENSHOTS names the directory for
-// the screenshots (default: a temporary directory, printed);
+// the screenshots (default: a new temporary directory, printed and kept);
 // CAMLENS_E2E_MODELS replaces models/ (a directory with catalog.json).
 // The tests are skipped with -short.
 package e2e

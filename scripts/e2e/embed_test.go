@@ -43,7 +43,7 @@ func TestEmbedDemo(t *testing.T) {
 		t.Errorf("embed-a caption %q", caption)
 	}
 	// Wait until both views have drawn (the embeds set data-shown).
-	p.wait(`[...document.querySelectorAll("camlens-view iframe")].every((f) => f.contentDocument && f.contentDocument.body.dataset.shown)`, loadTimeout)
+	p.wait(`[...document.querySelectorAll("camlens-view iframe")].every((f) => f.contentDocument && f.contentDocument.body.dataset.shown && Number(f.contentDocument.body.dataset.drawn) >= Number(f.contentDocument.body.dataset.shown))`, loadTimeout)
 	p.screenshot("desktop-embed-demo")
 
 	// The element API: a new method through setAttribute → postMessage.

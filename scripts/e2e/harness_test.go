@@ -107,8 +107,10 @@ func setup() error {
 
 	env.shots = os.Getenv("CAMLENS_SCREENSHOTS")
 	if env.shots == "" {
-		env.shots = filepath.Join(tmp, "screenshots")
-		// Kept only for the run; print where they are.
+		// A directory of its own, left in place after the run.
+		if env.shots, err = os.MkdirTemp("", "camlens-screenshots-"); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(env.shots, 0o755); err != nil {
 		return err
@@ -393,9 +395,11 @@ func short(s string) string {
 	return s
 }
 
-// screenshot saves a PNG of the viewport as name.png.
+// screenshot saves a PNG of the viewport as name.png, once the view shows
+// the latest scene.
 func (p *page) screenshot(name string) string {
 	p.t.Helper()
+	p.wait(`!document.body.dataset.shown || Number(document.body.dataset.drawn || 0) >= Number(document.body.dataset.shown)`, 30*time.Second)
 	png, err := chromedp.Run(p.ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		p.t.Fatalf("screenshot %s: %v", name, err)
