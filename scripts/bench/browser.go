@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// newBrowser starts headless Chromium with a fresh profile (the flags of
+// FACTS.md: WebGL through SwiftShader, no background traffic).
+func newBrowser(ctx context.Context, o options, profile string) (context.Context, context.CancelFunc) {
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(o.chromium),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(profile),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("enable-unsafe-swiftshader", true),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	tab, cancelTab := chromedp.NewContext(alloc)
+	return tab, func() { cancelTab(); cancelAlloc() }
+}
+
+// rawBench is what bench.js leaves in window.benchResult.
+type rawBench struct {
+	Info    map[string]any                  `json:"info"`
+	Samples map[string]map[string][]float64 `json:"samples"`
+	Errors  map[string]string               `json:"errors"`
+}
+
+// browserBench runs bench.html and returns its raw samples.
+func (b *benchEnv) browserBench(ctx context.Context, o options) (*rawBench, error) {
+	tab, cancel := newBrowser(ctx, o, filepath.Join(b.tmp, "profile-bench"))
+	defer cancel()
+	q := url.Values{}
+	q.Set("runs", fmt.Sprint(o.runs))
+	q.Set("warmup", fmt.Sprint(o.warmup))
+	q.Set("scorecam", fmt.Sprint(o.scorecam))
+	if err := chromedp.Do(tab, chromedp.Navigate(b.bench.url+"/bench/bench.html?"+q.Encode())); err != nil {
+		return nil, fmt.Errorf("bench: open the bench page: %w", err)
+	}
+	last, lastLog := "", time.Time{}
+	deadline := time.Now().Add(60 * time.Minute)
+	for time.Now().Before(deadline) {
+		state, err := chromedp.Run(tab, chromedp.Evaluate[string](
+			`window.benchResult ? "done" : window.benchError ? "error: " + window.benchError : (window.benchProgress || "starting")`))
+		if err != nil {
+			return nil, fmt.Errorf("bench: the bench page: %w", err)
+		}
+		switch {
+		case state == "done":
+			raw, err := chromedp.Run(tab, chromedp.Evaluate[rawBench](`window.benchResult`))
+			if err != nil {
+				return nil, fmt.Errorf("bench: read the results: %w", err)
+			}
+			return &raw, nil
+		case len(state) > 6 && state[:6] == "error:":
+			return nil, fmt.Errorf("bench: the bench page failed: %s", state[7:])
+		}
+		if state != last && time.Since(lastLog) >= 5*time.Second {
+			logf("  %s", state)
+			last, lastLog = state, time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	return nil, fmt.Errorf("bench: the bench page did not finish in an hour")
+}
+
+// coldStart is one contender's cold starts.
+type coldStart struct {
+	Runs           int                `json:"runs"`
+	FirstHeatmapMS float64            `json:"first_heatmap_ms"` // median
+	MinMS          float64            `json:"min_ms"`
+	Bytes          int64              `json:"bytes"` // median, sent by the server until the first map
+	Requests       []pathBytes        `json:"requests"`
+	Detail         map[string]float64 `json:"detail,omitempty"` // other marks, median
+	Kernels        string             `json:"kernels,omitempty"`
+	BuildColdLoad  *coldLoadReport    `json:"build_cold_load,omitempty"`
+}
+
+// appDone and appResult watch the CamLens app: it marks
+// camlens:first-explanation once its first explanation (the default
+// model on the first sample) is computed and camlens:view-ready once
+// the view (ebiten, WebGL) draws; the map is on screen when both are.
+const appDone = `(() => {
+  const has = (n) => performance.getEntriesByName(n).length > 0;
+  if (document.body && document.body.dataset.ready === "1" && !(window.camlens && window.camlens.last())) return true;
+  return has("camlens:first-explanation") && has("camlens:view-ready") && !!(window.camlens && window.camlens.last());
+})()`
+
+const appResult = `(() => {
+  const t = (n) => { const e = performance.getEntriesByName(n); return e.length ? e[0].startTime : null; };
+  if (!(window.camlens && window.camlens.last()))
+    return {error: "no explanation on screen: " + ((document.body && document.body.dataset.error) || (document.getElementById("status") || {}).textContent || "?")};
+  const ex = t("camlens:first-explanation"), view = t("camlens:view-ready");
+  return {first_heatmap_ms: Math.max(ex, view), explanation_ms: ex, view_ready_ms: view, engine_ready_ms: t("camlens:engine-ready")};
+})()`
+
+// coldResult is what a cold-start page reports.
+type coldResult struct {
+	Error          string  `json:"error"`
+	FirstHeatmapMS float64 `json:"first_heatmap_ms"`
+	ExplanationMS  float64 `json:"explanation_ms"`
+	ViewReadyMS    float64 `json:"view_ready_ms"`
+	EngineReadyMS  float64 `json:"engine_ready_ms"`
+	Kernels        string  `json:"kernels"`
+}
+
+// coldStarts opens pageURL in o.cold fresh browsers and waits for done.
+func (b *benchEnv) coldStarts(ctx context.Context, o options, name, pageURL, done, result string, m *meter) (*coldStart, error) {
+	n := max(o.cold, 1)
+	var times, bytes []float64
+	detail := map[string][]float64{}
+	cs := &coldStart{Runs: n}
+	for i := range n {
+		logf("cold start %s %d/%d", name, i+1, n)
+		profile := filepath.Join(b.tmp, fmt.Sprintf("profile-%s-%d", name, i))
+		tab, cancel := newBrowser(ctx, o, profile)
+		if err := chromedp.Do(tab, chromedp.Navigate("about:blank")); err != nil {
+			cancel()
+			return nil, fmt.Errorf("start Chromium: %w", err)
+		}
+		m.take()
+		err := chromedp.Do(tab, chromedp.Navigate(pageURL))
+		if err == nil {
+			_, err = chromedp.Run(tab, chromedp.Poll[chromedp.Void](done, chromedp.WithPollingTimeout(3*time.Minute), chromedp.WithPollingInterval(50*time.Millisecond)))
+		}
+		var r coldResult
+		if err == nil {
+			r, err = chromedp.Run(tab, chromedp.Evaluate[coldResult](result))
+		}
+		by, total := m.take()
+		cancel()
+		os.RemoveAll(profile)
+		if err != nil {
+			return nil, err
+		}
+		if r.Error != "" {
+			return nil, fmt.Errorf("%s", r.Error)
+		}
+		times = append(times, r.FirstHeatmapMS)
+		bytes = append(bytes, float64(total))
+		for k, v := range map[string]float64{"explanation_ms": r.ExplanationMS, "view_ready_ms": r.ViewReadyMS, "engine_ready_ms": r.EngineReadyMS} {
+			if v > 0 {
+				detail[k] = append(detail[k], v)
+			}
+		}
+		cs.Kernels = r.Kernels
+		if i == 0 {
+			cs.Requests = topPaths(by)
+		}
+	}
+	st := stats(times)
+	cs.FirstHeatmapMS, cs.MinMS = st.Median, st.Min
+	cs.Bytes = int64(stats(bytes).Median)
+	if len(detail) > 0 {
+		cs.Detail = map[string]float64{}
+		for k, v := range detail {
+			cs.Detail[k] = stats(v).Median
+		}
+	}
+	return cs, nil
+}

@@ -1,0 +1,175 @@
+// Command bench measures CamLens against TensorFlow.js (which face-api
+// runs on) in headless Chromium, on the face-expression model and the
+// astronaut face crop of the sample gallery, and natively.
+//
+//	go run ./scripts/bench [-o bench-results.json] [-quick] [-runs 30] [-warmup 3]
+//	                       [-cold 5] [-no-app] [-chromium /usr/bin/chromium]
+//
+// In one page and one run it alternates the contenders round by round:
+//
+//   - camlens: the core as js/wasm with the WebAssembly SIMD kernels
+//     (wasm/kernels): forward; Grad-CAM end to end (decoded image in → map
+//     out, incl. crop, resize, normalisation and upsampling) at the last
+//     block (dense3/out) and at the 14×14 block (dense2/out); switching
+//     class; switching method (Grad-CAM → Grad-CAM++ → LayerCAM → Grad-CAM);
+//     Score-CAM; Guided Grad-CAM;
+//   - camlens-go: the same with the pure-Go kernels (no Score-CAM);
+//   - tfjs-wasm and tfjs-cpu: TF.js 4.22 with face-api's weights, a mirror
+//     of face-api's network (scripts/bench/page/tfjs-face.js): forward,
+//     Grad-CAM at both blocks and Guided Grad-CAM with tf.grad; the wasm
+//     backend has no DepthwiseConv2dNativeBackpropInput kernel, so its
+//     gradient-through-conv operations fail and are reported as such.
+//
+// Then cold starts, each in a fresh browser profile: the CamLens app
+// (dist/ from scripts/build, served by scripts/serve's handler), the
+// CamLens core alone and TF.js alone, from navigation to the first map,
+// with the bytes sent by the server (as encoded on the wire: brotli or
+// gzip). Finally the native throughput of Grad-CAM end to end on 2 cores.
+//
+// It prints a markdown table and writes the JSON (medians and minimums
+// in ms over the runs after warm-up, ratios, targets) to -o. -quick is a
+// smoke test (2 runs, 1 warm-up, 1 cold start each, gzip only).
+package main
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"runtime"
+	"time"
+)
+
+//go:embed page
+var pageFS embed.FS
+
+type options struct {
+	out      string
+	quick    bool
+	runs     int
+	warmup   int
+	scorecam int
+	cold     int
+	app      bool
+	native   time.Duration
+	chromium string
+	root     string
+}
+
+func main() {
+	log.SetFlags(0)
+	var o options
+	flag.StringVar(&o.out, "o", "bench-results.json", "write the JSON results to `file`")
+	flag.BoolVar(&o.quick, "quick", false, "smoke test: few runs, gzip only")
+	flag.IntVar(&o.runs, "runs", 30, "timed runs of each operation (after warm-up)")
+	flag.IntVar(&o.warmup, "warmup", 3, "warm-up rounds")
+	flag.IntVar(&o.cold, "cold", 5, "cold starts of each contender (0: none)")
+	noApp := flag.Bool("no-app", false, "skip the CamLens app's cold start (no site build)")
+	flag.StringVar(&o.chromium, "chromium", "/usr/bin/chromium", "Chromium `binary`")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		log.Fatalf("bench: unexpected arguments %q", flag.Args())
+	}
+	o.app = !*noApp
+	o.scorecam = o.runs
+	o.native = 5 * time.Second
+	if o.quick {
+		o.runs, o.warmup, o.scorecam, o.native = 2, 1, 1, time.Second
+		o.cold = min(o.cold, 1)
+	}
+	if o.runs < 1 || o.warmup < 0 || o.cold < 0 {
+		log.Fatal("bench: -runs must be ≥ 1, -warmup and -cold ≥ 0")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res, err := run(ctx, o)
+	if err != nil {
+		log.Fatal(err)
+	}
+	data, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile(o.out, append(data, '\n'), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(markdown(res))
+	fmt.Fprintf(os.Stderr, "bench: wrote %s\n", o.out)
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}
+
+func run(ctx context.Context, o options) (*results, error) {
+	if _, err := os.Stat(o.chromium); err != nil {
+		return nil, fmt.Errorf("bench: Chromium not found at %s (scripts/setup.d/10-apt.sh installs it): %w", o.chromium, err)
+	}
+	res := newResults()
+	res.Info.Quick = o.quick
+	res.Info.Runs, res.Info.Warmup = o.runs, o.warmup
+	res.Info.GoVersion = runtime.Version()
+	res.Info.Date = time.Now().UTC().Format(time.RFC3339)
+	res.Info.LoadAvg = loadAvg()
+
+	b, err := prepare(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	defer b.close()
+	res.Info.Compression = b.compression
+
+	logf("browser benchmark: %d runs after %d warm-up rounds", o.runs, o.warmup)
+	raw, err := b.browserBench(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	res.addBrowser(raw)
+
+	if o.cold == 0 {
+		logf("no cold starts (-cold 0)")
+		o.app = false
+	}
+	for _, c := range []struct{ name, url string }{
+		{"camlens-core", b.bench.url + "/bench/cold-camlens.html"},
+		{"tfjs", b.bench.url + "/bench/cold-tfjs.html"},
+	} {
+		if o.cold == 0 {
+			break
+		}
+		cs, err := b.coldStarts(ctx, o, c.name, c.url, `window.coldResult || window.coldError`,
+			`window.coldError ? {error: window.coldError} : window.coldResult`, b.benchMeter)
+		if err != nil {
+			res.Errors["cold_start/"+c.name] = err.Error()
+			continue
+		}
+		res.ColdStart[c.name] = cs
+	}
+	if o.app {
+		if b.site == nil {
+			res.Errors["cold_start/camlens"] = b.siteErr
+		} else {
+			cs, err := b.coldStarts(ctx, o, "camlens", b.site.url+"/", appDone, appResult, b.siteMeter)
+			if err != nil {
+				res.Errors["cold_start/camlens"] = err.Error()
+			} else {
+				cs.BuildColdLoad = b.siteColdLoad
+				res.ColdStart["camlens"] = cs
+			}
+		}
+	}
+
+	logf("native throughput (%s, 2 workers)", o.native)
+	nat, err := nativeThroughput(ctx, b.root, o.native)
+	if err != nil {
+		res.Errors["native"] = err.Error()
+	} else {
+		res.Native = nat
+	}
+	res.finish()
+	return res, nil
+}

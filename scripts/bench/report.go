@@ -1,0 +1,265 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"strings"
+)
+
+// stat summarises the samples of one operation.
+type stat struct {
+	Median float64 `json:"median_ms"`
+	Min    float64 `json:"min_ms"`
+	N      int     `json:"runs"`
+}
+
+func stats(x []float64) stat {
+	if len(x) == 0 {
+		return stat{}
+	}
+	s := append([]float64(nil), x...)
+	sort.Float64s(s)
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return stat{Median: med, Min: s[0], N: len(s)}
+}
+
+type info struct {
+	Date        string         `json:"date"`
+	GoVersion   string         `json:"go"`
+	Quick       bool           `json:"quick"`
+	Runs        int            `json:"runs"`
+	Warmup      int            `json:"warmup"`
+	LoadAvg     string         `json:"loadavg,omitempty"`
+	Compression string         `json:"compression"`
+	Browser     map[string]any `json:"browser,omitempty"`
+}
+
+// target is one of the issue's goals.
+type target struct {
+	Goal     string `json:"goal"`
+	Measured string `json:"measured"`
+	Met      *bool  `json:"met"` // nil: not measured
+}
+
+// results is the JSON written to -o.
+type results struct {
+	CamLens   map[string]stat       `json:"camlens"`
+	CamLensGo map[string]stat       `json:"camlens-go"`
+	TFWasm    map[string]stat       `json:"tfjs-wasm"`
+	TFCPU     map[string]stat       `json:"tfjs-cpu"`
+	ColdStart map[string]*coldStart `json:"cold_start"`
+	Native    *nativeResult         `json:"native,omitempty"`
+	// Ratios are CamLens's median over the other contender's median, per
+	// operation: "gradcam camlens/tfjs-wasm".
+	Ratios  map[string]float64 `json:"ratios"`
+	Targets []target           `json:"targets"`
+	Errors  map[string]string  `json:"errors"`
+	Info    info               `json:"info"`
+}
+
+func newResults() *results {
+	return &results{CamLens: map[string]stat{}, CamLensGo: map[string]stat{}, TFWasm: map[string]stat{}, TFCPU: map[string]stat{},
+		ColdStart: map[string]*coldStart{}, Ratios: map[string]float64{}, Errors: map[string]string{}}
+}
+
+func (r *results) contender(name string) map[string]stat {
+	switch name {
+	case "camlens":
+		return r.CamLens
+	case "camlens-go":
+		return r.CamLensGo
+	case "tfjs-wasm":
+		return r.TFWasm
+	case "tfjs-cpu":
+		return r.TFCPU
+	}
+	return nil
+}
+
+func (r *results) addBrowser(raw *rawBench) {
+	r.Info.Browser = raw.Info
+	for name, ops := range raw.Samples {
+		m := r.contender(name)
+		if m == nil {
+			continue
+		}
+		for op, x := range ops {
+			if len(x) > 0 {
+				m[op] = stats(x)
+			}
+		}
+	}
+	for k, v := range raw.Errors {
+		r.Errors[k] = v
+	}
+}
+
+// ops in table order, with their descriptions.
+var ops = []struct{ key, title string }{
+	{"forward", "forward pass"},
+	{"gradcam", "Grad-CAM, last block (7×7), end to end"},
+	{"gradcam_early", "Grad-CAM, 14×14 block, end to end"},
+	{"class_switch", "switch class (Grad-CAM, 7×7)"},
+	{"method_switch", "switch method (Grad-CAM++/LayerCAM/Grad-CAM)"},
+	{"guided_gradcam", "Guided Grad-CAM, end to end"},
+	{"scorecam", "Score-CAM (7×7, 256 channels), end to end"},
+}
+
+func met(b bool) *bool { return &b }
+
+// finish computes ratios and targets.
+func (r *results) finish() {
+	for _, op := range ops {
+		c, ok := r.CamLens[op.key]
+		if !ok {
+			continue
+		}
+		for _, other := range []string{"tfjs-wasm", "tfjs-cpu"} {
+			if t, ok := r.contender(other)[op.key]; ok && t.Median > 0 {
+				r.Ratios[op.key+" camlens/"+other] = c.Median / t.Median
+			}
+		}
+		if g, ok := r.CamLensGo[op.key]; ok && g.Median > 0 {
+			r.Ratios[op.key+" camlens/camlens-go"] = c.Median / g.Median
+		}
+	}
+	add := func(goal, measured string, ok *bool) {
+		r.Targets = append(r.Targets, target{Goal: goal, Measured: measured, Met: ok})
+	}
+	if c, ok := r.CamLens["gradcam"]; ok {
+		if t, ok := r.TFWasm["gradcam"]; ok {
+			add("Grad-CAM at the last block with SIMD ≤ TF.js wasm (issue: 4.3 ms)",
+				fmt.Sprintf("%.2f ms vs TF.js wasm %.2f ms here (medians)", c.Median, t.Median), met(c.Median <= t.Median))
+		} else {
+			add("Grad-CAM at the last block with SIMD ≤ TF.js wasm (issue: 4.3 ms)", fmt.Sprintf("%.2f ms; TF.js wasm not measured", c.Median), met(c.Median <= 4.3))
+		}
+	} else {
+		add("Grad-CAM at the last block with SIMD ≤ TF.js wasm (issue: 4.3 ms)", "not measured (no SIMD)", nil)
+	}
+	if g, ok := r.CamLensGo["gradcam"]; ok {
+		add("pure-Go Grad-CAM at the last block < 25 ms", fmt.Sprintf("%.2f ms (median)", g.Median), met(g.Median < 25))
+	}
+	for _, op := range []string{"gradcam_early", "guided_gradcam"} {
+		c, ok1 := r.CamLens[op]
+		t, ok2 := r.TFCPU[op]
+		if ok1 && ok2 && c.Median > 0 {
+			add(fmt.Sprintf("%s ≥ 10× faster than TF.js cpu (issue: 118 ms)", op),
+				fmt.Sprintf("%.1f× (%.2f ms vs %.2f ms)", t.Median/c.Median, c.Median, t.Median), met(t.Median/c.Median >= 10))
+		}
+	}
+	for _, op := range []string{"class_switch", "method_switch"} {
+		if c, ok := r.CamLens[op]; ok {
+			add(op+" < 0.5 ms", fmt.Sprintf("%.3f ms (median), %.3f ms (min)", c.Median, c.Min), met(c.Median < 0.5))
+		}
+	}
+	if cs := r.ColdStart["camlens"]; cs != nil {
+		add("app cold start (navigation → first heatmap) < 1 s", fmt.Sprintf("%.0f ms (median of %d)", cs.FirstHeatmapMS, cs.Runs), met(cs.FirstHeatmapMS < 1000))
+		add("app compressed transfer < 3 MB", fmt.Sprintf("%.2f MB until the first heatmap", float64(cs.Bytes)/1e6), met(cs.Bytes < 3e6))
+	} else {
+		add("app cold start < 1 s and transfer < 3 MB", "not measured: "+r.Errors["cold_start/camlens"], nil)
+	}
+}
+
+func ms(s stat, ok bool) string {
+	if !ok || s.N == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%s (%s)", num(s.Median), num(s.Min))
+}
+
+func num(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	case v >= 1:
+		return fmt.Sprintf("%.2f", v)
+	}
+	return fmt.Sprintf("%.3f", v)
+}
+
+func ratio(r map[string]float64, key string) string {
+	v, ok := r[key]
+	if !ok || math.IsNaN(v) {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+// markdown renders the results as tables.
+func markdown(r *results) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n### CamLens vs TF.js %v, face-expression model, astronaut crop\n\n", r.Info.Browser["tfjs"])
+	fmt.Fprintf(&b, "Median (minimum) in ms over %d runs after %d warm-up rounds, contenders alternating; headless Chromium.\n\n", r.Info.Runs, r.Info.Warmup)
+	b.WriteString("| operation | CamLens SIMD | CamLens pure Go | TF.js wasm | TF.js cpu | CamLens / TF.js wasm | CamLens / TF.js cpu |\n")
+	b.WriteString("|---|---|---|---|---|---|---|\n")
+	for _, op := range ops {
+		c, okc := r.CamLens[op.key]
+		g, okg := r.CamLensGo[op.key]
+		w, okw := r.TFWasm[op.key]
+		p, okp := r.TFCPU[op.key]
+		ws := ms(w, okw)
+		if e, ok := r.Errors["tfjs-wasm/"+op.key]; ok {
+			ws = "fails: " + shorten(e, 60)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", op.title, ms(c, okc), ms(g, okg), ws, ms(p, okp),
+			ratio(r.Ratios, op.key+" camlens/tfjs-wasm"), ratio(r.Ratios, op.key+" camlens/tfjs-cpu"))
+	}
+	b.WriteString("\n| cold start | navigation → first heatmap, median (min) | bytes transferred (compressed) |\n|---|---|---|\n")
+	for _, k := range []string{"camlens", "camlens-core", "tfjs"} {
+		cs := r.ColdStart[k]
+		title := map[string]string{"camlens": "CamLens app (index.html, engine + view)", "camlens-core": "CamLens core only (runner + SIMD kernels)", "tfjs": "TF.js wasm only (tf.min.js + backend)"}[k]
+		if cs == nil {
+			fmt.Fprintf(&b, "| %s | — %s | — |\n", title, shorten(r.Errors["cold_start/"+k], 80))
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %.0f ms (%.0f) | %.2f MB |\n", title, cs.FirstHeatmapMS, cs.MinMS, float64(cs.Bytes)/1e6)
+	}
+	if n := r.Native; n != nil {
+		fmt.Fprintf(&b, "\nNative Grad-CAM end to end: %.0f images/s on %d workers (GOMAXPROCS %d); %.2f ms per image on one (median, min %.2f).\n",
+			n.ImagesPerSec, n.Workers, n.GOMAXPROCS, n.MSPerImage, n.MinMS)
+	}
+	b.WriteString("\nTargets:\n\n")
+	for _, t := range r.Targets {
+		mark := "not measured"
+		if t.Met != nil {
+			mark = map[bool]string{true: "met", false: "missed"}[*t.Met]
+		}
+		fmt.Fprintf(&b, "- %s: %s — **%s**\n", t.Goal, t.Measured, mark)
+	}
+	if len(r.Errors) > 0 {
+		b.WriteString("\nNot measured / failed:\n\n")
+		keys := make([]string, 0, len(r.Errors))
+		for k := range r.Errors {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(&b, "- %s: %s\n", k, shorten(r.Errors[k], 200))
+		}
+	}
+	fmt.Fprintf(&b, "\nLoad average during the run: %s\n", r.Info.LoadAvg)
+	return b.String()
+}
+
+func shorten(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
+}

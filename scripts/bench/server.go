@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// asset is one file the bench server serves, with its precompressed forms.
+type asset struct {
+	data, br, gz []byte
+}
+
+// assets maps URL paths to files.
+type assets map[string]*asset
+
+// compressor precompresses assets like scripts/build does for the site:
+// brotli at quality 11 (with the brotli command, when installed and
+// wanted) and gzip at the best level, each kept only when it saves 5%.
+// Brotli results are cached in dir by content hash (quality 11 is slow).
+type compressor struct {
+	brotli string // path of the brotli command, "" for gzip only
+	dir    string // cache directory, "" for none
+}
+
+func (c compressor) compress(ctx context.Context, data []byte) (br, gz []byte, err error) {
+	if len(data) < 1024 {
+		return nil, nil, nil
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw.Write(data)
+	if err := zw.Close(); err != nil {
+		return nil, nil, fmt.Errorf("bench: gzip: %w", err)
+	}
+	if buf.Len()*100 <= len(data)*95 {
+		gz = buf.Bytes()
+	}
+	if c.brotli == "" {
+		return nil, gz, nil
+	}
+	sum := sha256.Sum256(data)
+	cached := ""
+	if c.dir != "" {
+		cached = filepath.Join(c.dir, hex.EncodeToString(sum[:])+".br")
+		if b, err := os.ReadFile(cached); err == nil {
+			return keep(b, data), gz, nil
+		}
+	}
+	cmd := exec.CommandContext(ctx, c.brotli, "-q", "11", "-c")
+	cmd.Stdin = bytes.NewReader(data)
+	b, err := cmd.Output()
+	if err != nil {
+		return nil, nil, fmt.Errorf("bench: brotli: %w", err)
+	}
+	if cached != "" {
+		if err := os.MkdirAll(c.dir, 0o755); err == nil {
+			os.WriteFile(cached, b, 0o644)
+		}
+	}
+	return keep(b, data), gz, nil
+}
+
+func keep(comp, data []byte) []byte {
+	if len(comp)*100 > len(data)*95 {
+		return nil
+	}
+	return comp
+}
+
+func (a assets) add(ctx context.Context, c compressor, urlPath string, data []byte) error {
+	br, gz, err := c.compress(ctx, data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", urlPath, err)
+	}
+	a[urlPath] = &asset{data: data, br: br, gz: gz}
+	return nil
+}
+
+func (a assets) addFile(ctx context.Context, c compressor, urlPath, file string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	return a.add(ctx, c, urlPath, data)
+}
+
+func contentType(p string) string {
+	switch path.Ext(p) {
+	case ".html":
+		return "text/html; charset=utf-8"
+	case ".js":
+		return "text/javascript; charset=utf-8"
+	case ".json":
+		return "application/json"
+	case ".wasm":
+		return "application/wasm"
+	case ".png":
+		return "image/png"
+	}
+	return "application/octet-stream"
+}
+
+// ServeHTTP serves an asset in the best encoding the request accepts,
+// cross-origin isolated (COOP/COEP) so that the page gets 5 µs timers and
+// TF.js may use threads.
+func (a assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Embedder-Policy", "require-corp")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	h.Set("Cache-Control", "no-store")
+	f, ok := a[r.URL.Path]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	body, enc := f.data, ""
+	accept := r.Header.Get("Accept-Encoding")
+	switch {
+	case f.br != nil && strings.Contains(accept, "br"):
+		body, enc = f.br, "br"
+	case f.gz != nil && strings.Contains(accept, "gzip"):
+		body, enc = f.gz, "gzip"
+	}
+	h.Set("Content-Type", contentType(r.URL.Path))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if enc != "" {
+		h.Set("Content-Encoding", enc)
+	}
+	h.Add("Vary", "Accept-Encoding")
+	if r.Method == http.MethodHead {
+		return
+	}
+	w.Write(body)
+}
+
+// meter counts the bytes a handler sends (bodies as encoded on the wire,
+// plus status line and headers), per path.
+type meter struct {
+	h  http.Handler
+	mu sync.Mutex
+	by map[string]int64
+}
+
+func newMeter(h http.Handler) *meter { return &meter{h: h, by: map[string]int64{}} }
+
+type countingWriter struct {
+	http.ResponseWriter
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+func (m *meter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cw := &countingWriter{ResponseWriter: w}
+	m.h.ServeHTTP(cw, r)
+	var head bytes.Buffer
+	w.Header().Write(&head)
+	m.mu.Lock()
+	m.by[r.URL.Path] += cw.n + int64(head.Len()) + 17 // "HTTP/1.1 200 OK\r\n"
+	m.mu.Unlock()
+}
+
+// take returns the bytes sent so far per path and their total, and resets
+// the counts.
+func (m *meter) take() (map[string]int64, int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	by, total := m.by, int64(0)
+	for _, n := range by {
+		total += n
+	}
+	m.by = map[string]int64{}
+	return by, total
+}
+
+// server listens on a loopback port.
+type server struct {
+	url string
+	srv *http.Server
+}
+
+func serve(h http.Handler) (*server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("bench: listen: %w", err)
+	}
+	s := &server{url: "http://" + ln.Addr().String(), srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+func (s *server) close() { s.srv.Close() }
+
+// topPaths lists the paths with the most bytes, largest first.
+func topPaths(by map[string]int64) []pathBytes {
+	var out []pathBytes
+	for p, n := range by {
+		out = append(out, pathBytes{p, n})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Bytes > out[j].Bytes || out[i].Bytes == out[j].Bytes && out[i].Path < out[j].Path })
+	return out
+}
+
+type pathBytes struct {
+	Path  string `json:"path"`
+	Bytes int64  `json:"bytes"`
+}
+
+// pageFS holds the bench's pages.
+var _ fs.FS = pageFS
