@@ -86,13 +86,13 @@ func TestResultsJSON(t *testing.T) {
 	}
 	want := map[string]bool{
 		"Grad-CAM at the last block with SIMD ≤ TF.js wasm (issue: 4.3 ms)": false,
-		"pure-Go Grad-CAM at the last block < 25 ms":                         false,
-		"gradcam_early ≥ 10× faster than TF.js cpu (issue: 118 ms)":          true,
-		"guided_gradcam ≥ 10× faster than TF.js cpu (issue: 118 ms)":         false,
-		"class_switch < 0.5 ms":                                              true,
-		"method_switch < 0.5 ms":                                             true,
-		"app cold start (navigation → first heatmap) < 1 s":                  true,
-		"app compressed transfer < 3 MB":                                     true,
+		"pure-Go Grad-CAM at the last block < 25 ms":                        false,
+		"gradcam_early ≥ 10× faster than TF.js cpu (issue: 118 ms)":         true,
+		"guided_gradcam ≥ 10× faster than TF.js cpu (issue: 118 ms)":        false,
+		"class_switch < 0.5 ms":                             true,
+		"method_switch < 0.5 ms":                            true,
+		"app cold start (navigation → first heatmap) < 1 s": true,
+		"app compressed transfer < 3 MB":                    true,
 	}
 	for _, tg := range r.Targets {
 		w, ok := want[tg.Goal]

@@ -218,7 +218,9 @@ func topPaths(by map[string]int64) []pathBytes {
 	for p, n := range by {
 		out = append(out, pathBytes{p, n})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Bytes > out[j].Bytes || out[i].Bytes == out[j].Bytes && out[i].Path < out[j].Path })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Bytes > out[j].Bytes || out[i].Bytes == out[j].Bytes && out[i].Path < out[j].Path
+	})
 	return out
 }
 
