@@ -40,7 +40,7 @@ type sampleInfo struct {
 	Expected string `json:"expected"`
 }
 
-func samplesFor(t *testing.T, model string) []sampleInfo {
+func allSamples(t *testing.T) []sampleInfo {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(env.dist, "web", "samples", "samples.json"))
 	if err != nil {
@@ -50,8 +50,13 @@ func samplesFor(t *testing.T, model string) []sampleInfo {
 	if err := json.Unmarshal(data, &s); err != nil {
 		t.Fatal(err)
 	}
+	return s.Samples
+}
+
+func samplesFor(t *testing.T, model string) []sampleInfo {
+	t.Helper()
 	var out []sampleInfo
-	for _, x := range s.Samples {
+	for _, x := range allSamples(t) {
 		if x.Model == model {
 			out = append(out, x)
 		}
@@ -633,6 +638,51 @@ func TestApp(t *testing.T) {
 		p.screenshot("desktop-onnx")
 		p.change("model", entry.ID)
 		seq = p.shown(seq)
+	})
+
+	t.Run("other models", func(t *testing.T) {
+		p.t = t
+		n := 0
+		for _, e := range env.report.Catalog {
+			if e.ID == entry.ID {
+				continue
+			}
+			var smp *sampleInfo
+			for _, x := range allSamples(t) {
+				if x.Model == e.ID {
+					smp = &x
+					break
+				}
+			}
+			if smp == nil {
+				t.Logf("%s: no sample in the gallery", e.ID)
+				continue
+			}
+			n++
+			before := p.seq()
+			p.click(fmt.Sprintf(`.sample[data-sample=%q]`, smp.File))
+			p.wait(fmt.Sprintf(`document.body.dataset.model === %q`, e.ID), loadTimeout)
+			p.shown(before)
+			p.noError()
+			top := p.text("#preds .pred .label")
+			t.Logf("%s on %s: top class %q (samples.json: %q)", e.ID, smp.File, top, smp.Expected)
+			if top != smp.Expected {
+				t.Errorf("%s on %s: top class %q, samples.json expects %q", e.ID, smp.File, top, smp.Expected)
+			}
+			m, err := modelfile.Load(filepath.Join(env.dist, "models", e.File))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := newReference(t, m, filepath.Join(env.dist, "web", "samples", smp.File), smp.Crop)
+			r := lastResult(p)
+			ref.check(t, r, r.Method, r.Class)
+			p.screenshot("desktop-model-" + e.ID)
+		}
+		if n > 0 {
+			before := p.seq()
+			p.change("model", entry.ID)
+			seq = p.shown(before)
+		}
 	})
 
 	t.Run("narrow", func(t *testing.T) {
