@@ -234,10 +234,10 @@ func TestQuickBrowserRun(t *testing.T) {
 		name string
 		ops  []string
 	}{
-		{"camlens", []string{"forward", "gradcam", "gradcam_early", "class_switch", "method_switch", "guided_gradcam", "scorecam"}},
-		{"camlens-go", []string{"forward", "gradcam", "gradcam_early", "class_switch", "method_switch", "guided_gradcam"}},
-		{"tfjs-wasm", []string{"forward", "gradcam"}},
-		{"tfjs-cpu", []string{"forward", "gradcam", "gradcam_early", "guided_gradcam"}},
+		{"camlens", []string{"forward", "gradcam", "gradcam_input", "gradcam_early", "class_switch", "method_switch", "guided_gradcam", "scorecam"}},
+		{"camlens-go", []string{"forward", "gradcam", "gradcam_input", "gradcam_early", "class_switch", "method_switch", "guided_gradcam"}},
+		{"tfjs-wasm", []string{"forward", "gradcam", "gradcam_input", "from_pixels"}},
+		{"tfjs-cpu", []string{"forward", "gradcam", "gradcam_input", "gradcam_early", "guided_gradcam", "from_pixels"}},
 	} {
 		for _, op := range c.ops {
 			if s := r.contender(c.name)[op]; s.N == 0 || !(s.Median > 0) {

@@ -10,15 +10,18 @@
 //   - camlens: the core as js/wasm with the WebAssembly SIMD kernels
 //     (wasm/kernels): forward; Grad-CAM end to end (decoded image in → map
 //     out, incl. crop, resize, normalisation and upsampling) at the last
-//     block (dense3/out) and at the 14×14 block (dense2/out); switching
-//     class; switching method (Grad-CAM → Grad-CAM++ → LayerCAM → Grad-CAM);
-//     Score-CAM; Guided Grad-CAM;
+//     block (dense3/out) and at the 14×14 block (dense2/out), and at the
+//     last block from the preprocessed input; switching class; switching
+//     method (Grad-CAM → Grad-CAM++ → LayerCAM → Grad-CAM); Score-CAM;
+//     Guided Grad-CAM;
 //   - camlens-go: the same with the pure-Go kernels (no Score-CAM);
 //   - tfjs-wasm and tfjs-cpu: TF.js 4.22 with face-api's weights, a mirror
 //     of face-api's network (scripts/bench/page/tfjs-face.js): forward,
-//     Grad-CAM at both blocks and Guided Grad-CAM with tf.grad; the wasm
-//     backend has no DepthwiseConv2dNativeBackpropInput kernel, so its
-//     gradient-through-conv operations fail and are reported as such.
+//     Grad-CAM at both blocks and Guided Grad-CAM with tf.grad, each class
+//     recomputing; the decoded image is a pixel tensor made once
+//     (tf.browser.fromPixels, timed apart), as CamLens's is an image.Image;
+//     the wasm backend has no DepthwiseConv2dNativeBackpropInput kernel, so
+//     its gradient-through-conv operations fail and are reported as such.
 //
 // Then cold starts, each in a fresh browser profile: the CamLens app
 // (dist/ from scripts/build, served by scripts/serve's handler), the

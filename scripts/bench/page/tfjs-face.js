@@ -119,8 +119,12 @@ class FaceNet {
   // gradCAM explains the top class at the output of block li (3: the 7×7
   // block, 2: the 14×14 block): image pixels in, 112×112 map out.
   gradCAM(pixels, crop, li) {
+    return tf.tidy(() => this.gradCAMInput(this.preprocess(pixels, crop), li));
+  }
+
+  // gradCAMInput is gradCAM from the preprocessed input x.
+  gradCAMInput(x, li) {
     return tf.tidy(() => {
-      const x = this.preprocess(pixels, crop);
       const A = this.upTo(x, li, false);
       const cls = this.from(A, li + 1, false).argMax(1).dataSync()[0];
       const G = tf.grad((a) => this.from(a, li + 1, false).slice([0, cls], [1, 1]).sum())(A);

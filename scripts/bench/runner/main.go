@@ -8,7 +8,9 @@
 //	camlensBench.init(modelBytes, imageBytes, [x, y, w, h]) → {kernels, error}
 //	camlensBench.run(op, simd) → {ms: [..], error}
 //
-// where op is one of Ops and simd picks the WebAssembly SIMD kernels
+// where op is forward, gradcam, gradcam_input, gradcam_early,
+// guided_gradcam, scorecam, class_switch or method_switch (see run) and
+// simd picks the WebAssembly SIMD kernels
 // (wasm/kernels, loaded by the page as camlensKernels) or the pure-Go
 // ones. Every time is measured in Go around the operation alone
 // (performance.now() underneath; 5 µs resolution on the cross-origin
@@ -99,6 +101,17 @@ func (b *bench) run(op string, simd bool) ([]float64, error) {
 		return []float64{since(t0)}, nil
 	case "gradcam":
 		return endToEnd("gradcam", lastLayer)
+	case "gradcam_input":
+		// From the preprocessed input: forward, backward, map, upsampling.
+		t0 := time.Now()
+		s, err := b.model.NewSession(b.x, opt)
+		if err != nil {
+			return nil, err
+		}
+		if err := explain(s, "gradcam", -1, lastLayer); err != nil {
+			return nil, err
+		}
+		return []float64{since(t0)}, nil
 	case "gradcam_early":
 		return endToEnd("gradcam", earlyLayer)
 	case "guided_gradcam":
