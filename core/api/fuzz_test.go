@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"image/png"
 	"net/http"
-	"net/url"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -20,7 +20,7 @@ var fuzzStatus = map[string]int{
 	api.CodeUnsupportedType: 415, api.CodeUnsupportedImage: 415, api.CodeBadImage: 400,
 	api.CodeEmptyBody: 400, api.CodeMissingImage: 400, api.CodeBadMultipart: 400,
 	api.CodeBodyTooLarge: 413, api.CodeImageTooLarge: 413, api.CodeExplainFailed: 400,
-	api.CodeModelUnavailable: 500,
+	api.CodeModelUnavailable: 500, api.CodeUnknownModel: 400, // ?model= (404 only on /api/models/{id})
 }
 
 // FuzzExplainRequest sends POST /api/explain with an arbitrary query,
@@ -61,8 +61,15 @@ func FuzzExplainRequest(f *testing.F) {
 	}
 	h := newHandler(f, api.Config{MaxBodyBytes: 1 << 20, MaxPixels: 1 << 20})
 	f.Fuzz(func(t *testing.T, query, ctype string, body []byte) {
-		u := &url.URL{Path: "/api/explain", RawQuery: query}
-		w := do(h, http.MethodPost, u.String(), ctype, body)
+		// The query goes into the URL as is, whatever bytes it holds (a
+		// raw request line could not carry some of them).
+		req := httptest.NewRequest(http.MethodPost, "/api/explain", bytes.NewReader(body))
+		req.URL.RawQuery = query
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
 		ct := w.Header().Get("Content-Type")
 		if w.Code == http.StatusOK {
 			switch {
