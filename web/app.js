@@ -1,7 +1,7 @@
 // The full CamLens page (index.html): DOM controls around the ebiten view.
 // State lives in the URL hash (state.js); the engine runs in a worker
 // (engine.js); the view in an iframe (view-host.js). window.camlens is the
-// page's JS API (documented in web/EMBED.md).
+// page's JS API (documented in the README, "Embedding CamLens").
 
 import {
   Explainer, EngineError, loadCatalog, loadSamples, defaultEntry, fetchBytes, siteURL, panelFor, formatMs,

@@ -1,7 +1,7 @@
 // embed.html: one explanation, configured by the URL hash
 //   #model=<catalog id>&src=<same-origin image URL>&method=<name>
 //    &class=<label|index>&alpha=<0..1>&colormap=<name>&crop=x,y,w,h&layer=<name>&cf=1
-// and driven by postMessage from the embedding page (see web/EMBED.md):
+// and driven by postMessage from the embedding page (see the README, "Embedding CamLens"):
 //   in:  {camlens: "setImage", data: ArrayBuffer | url: string, crop?: [x, y, w, h]}
 //        {camlens: "setOptions", model?, method?, class?, alpha?, colormap?, layer?, counterfactual?, box?}
 //        {camlens: "explain"}            re-send the current result
