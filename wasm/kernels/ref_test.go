@@ -127,6 +127,10 @@ var dwGeoms = []nn.Depthwise3x3Geom{
 	{Planes: 5, Mult: 1, H: 19, W: 21, OH: 19, OW: 21, SH: 1, SW: 1, PadTop: 1, PadLeft: 1},
 	{Planes: 2, Mult: 1, H: 30, W: 30, OH: 15, OW: 15, SH: 2, SW: 2, PadTop: 1, PadLeft: 1},
 	{Planes: 1, Mult: 1, H: 8, W: 8, OH: 5, OW: 5, SH: 2, SW: 2, PadTop: 3, PadLeft: -1},
+	// channel multipliers with stride 1 (the padded plane is reused, the
+	// gradient of Mult planes lands on one input plane)
+	{Planes: 4, Mult: 2, H: 6, W: 7, OH: 6, OW: 7, SH: 1, SW: 1, PadTop: 1, PadLeft: 1},
+	{Planes: 6, Mult: 3, H: 9, W: 12, OH: 8, OW: 11, SH: 1, SW: 1, PadTop: 0, PadLeft: 0},
 }
 
 // gemmSizes: odd sizes (tile remainders of 1–7 columns and 1–3 rows, k = 0).
