@@ -16,6 +16,9 @@ type EvalOptions struct {
 	GroundTruth image.Rectangle
 	// Tolerance is the pointing game's tolerance in pixels.
 	Tolerance int
+	// BoxThreshold is the fraction of the map's maximum for Report.Box
+	// (see Box); 0 means cam.BoxThreshold, the Grad-CAM paper's 15 %.
+	BoxThreshold float64
 	// Confidence adds ConfidenceKeepTop (DefaultKeep) and
 	// ConfidenceCAMMult: 5 forward passes.
 	Confidence bool
@@ -28,7 +31,7 @@ type EvalOptions struct {
 type Report struct {
 	Class int `json:"class"`
 	// Peak and Box are the map's argmax and localisation box (cam.Peak,
-	// cam.Box).
+	// Box at EvalOptions.BoxThreshold).
 	Peak image.Point     `json:"peak"`
 	Box  image.Rectangle `json:"box"`
 	// Deletion and Insertion are RISE's curves.
@@ -73,7 +76,15 @@ func Evaluate(ctx context.Context, s *cam.Session, m []float32, class int, opt E
 		return nil, err
 	}
 	w, h := s.Input().Shape[3], s.Input().Shape[2]
-	r := &Report{Class: class, Peak: cam.Peak(m, w, h), Box: cam.Box(m, w, h), Deletion: c.Deletion, Insertion: c.Insertion}
+	th := opt.BoxThreshold
+	if th == 0 {
+		th = cam.BoxThreshold
+	}
+	box, err := Box(m, w, h, th)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{Class: class, Peak: cam.Peak(m, w, h), Box: box, Deletion: c.Deletion, Insertion: c.Insertion}
 	if !opt.GroundTruth.Empty() {
 		hit := PointingGame(r.Peak, opt.GroundTruth, opt.Tolerance)
 		iou := IoU(r.Box, opt.GroundTruth)

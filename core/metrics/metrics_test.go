@@ -342,3 +342,46 @@ func TestFill(t *testing.T) {
 		t.Error("two fill values for one channel: no error")
 	}
 }
+
+func TestBoxThreshold(t *testing.T) {
+	// Two bumps: a strong one (1.0) with a 0.4 shoulder, and a weak one
+	// (0.3) of 30 pixels, larger than the strong core (9 pixels).
+	w, h := 20, 10
+	m := make([]float32, w*h)
+	set := func(r image.Rectangle, v float32) {
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for x := r.Min.X; x < r.Max.X; x++ {
+				m[y*w+x] = v
+			}
+		}
+	}
+	set(image.Rect(0, 0, 8, 8), 0.4)
+	set(image.Rect(2, 2, 5, 5), 1)
+	set(image.Rect(12, 2, 18, 7), 0.3)
+	for _, c := range []struct {
+		th   float64
+		want image.Rectangle
+	}{
+		{0.15, image.Rect(0, 0, 8, 8)}, // the shoulder joins the core: 64 pixels
+		{0.3, image.Rect(0, 0, 8, 8)},
+		{0.35, image.Rect(0, 0, 8, 8)},
+		{0.5, image.Rect(2, 2, 5, 5)}, // only the core
+		{1, image.Rect(2, 2, 5, 5)},
+	} {
+		got, err := Box(m, w, h, c.th)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("threshold %v: box %v, want %v", c.th, got, c.want)
+		}
+	}
+	if b, _ := Box(m, w, h, 0.15); b != cam.Box(m, w, h) {
+		t.Error("threshold 0.15 differs from cam.Box")
+	}
+	for _, th := range []float64{0.1, 1.5, math.NaN()} {
+		if _, err := Box(m, w, h, th); err == nil {
+			t.Errorf("threshold %v: no error", th)
+		}
+	}
+}

@@ -75,6 +75,7 @@ const maxModelBytes = 512 << 20
 type options struct {
 	model, methods, data, jsonOut, layer, fill string
 	n, steps, workers, tolerance, sanity       int
+	boxThreshold                               float64
 	extra                                      bool
 }
 
@@ -90,6 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.steps, "steps", defaultSteps, "deletion/insertion steps (curves of steps+1 points)")
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "images evaluated in parallel")
 	fs.IntVar(&o.tolerance, "tolerance", 0, "pointing-game tolerance in pixels")
+	fs.Float64Var(&o.boxThreshold, "box-threshold", cam.BoxThreshold, "localisation box: fraction of the map's maximum (the Grad-CAM paper's 0.15 up to 1)")
 	fs.StringVar(&o.layer, "layer", "", "target layer (default: the model's default layer)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
 	fs.BoolVar(&o.extra, "extra", false, "also measure the confidence change and ROAD (slow)")
@@ -104,6 +106,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "evaluate: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if !(o.boxThreshold >= cam.BoxThreshold && o.boxThreshold <= 1) {
+		fmt.Fprintf(stderr, "evaluate: -box-threshold %v: want %v to 1\n", o.boxThreshold, cam.BoxThreshold)
 		return 2
 	}
 	if o.fill != "zero" && o.fill != "black" {
@@ -156,8 +162,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "Model %s (%s), %s; %d images evaluated, top-1 accuracy %.1f%%.\n",
 		model.Meta().Name, filepath.Base(o.model), source, res.images, 100*float64(res.correct)/float64(res.images))
-	fmt.Fprintf(stdout, "Each map explains the ground-truth class (logit target, layer %s); deletion/insertion: %d steps, softmax probability, %s / blurred substrate; pointing tolerance %d px.\n\n",
-		ev.layerName(), o.steps, o.fill, o.tolerance)
+	fmt.Fprintf(stdout, "Each map explains the ground-truth class (logit target, layer %s); deletion/insertion: %d steps, softmax probability, %s / blurred substrate; pointing tolerance %d px; box at %.2f of the map's maximum.\n\n",
+		ev.layerName(), o.steps, o.fill, o.tolerance, o.boxThreshold)
 	writeTable(stdout, res, o.extra)
 	if runErr == nil && o.sanity > 0 {
 		if res.sanity, runErr = ev.sanityCheck(ctx, mf); runErr == nil {
@@ -392,11 +398,12 @@ func (ev *evaluator) image(ctx context.Context, i int) ([]score, bool, error) {
 	correct := s.Predictions(1)[0].Class == class
 	b := ev.set.Boxes[i]
 	opt := metrics.EvalOptions{
-		Options:     metrics.Options{Steps: ev.o.steps, Seed: uint64(i), Fill: ev.fill},
-		GroundTruth: image.Rect(b.X0, b.Y0, b.X1, b.Y1),
-		Tolerance:   ev.o.tolerance,
-		Confidence:  ev.o.extra,
-		ROAD:        ev.o.extra,
+		Options:      metrics.Options{Steps: ev.o.steps, Seed: uint64(i), Fill: ev.fill},
+		GroundTruth:  image.Rect(b.X0, b.Y0, b.X1, b.Y1),
+		Tolerance:    ev.o.tolerance,
+		BoxThreshold: ev.o.boxThreshold,
+		Confidence:   ev.o.extra,
+		ROAD:         ev.o.extra,
 	}
 	in := s.Input()
 	w, h := in.Shape[3], in.Shape[2]

@@ -238,7 +238,7 @@ func TestRunOnSyntheticData(t *testing.T) {
 		t.Errorf("sanity table or JSON wrong:\n%s", d.stdout)
 	}
 	// One worker and three give the same numbers (with black deletion).
-	args := []string{"-model", model, "-data", dir, "-method", "gradcam,eigencam", "-steps", "4", "-fill", "black"}
+	args := []string{"-model", model, "-data", dir, "-method", "gradcam,eigencam", "-steps", "4", "-fill", "black", "-box-threshold", "0.5"}
 	b := runCmd(t, context.Background(), append(args, "-workers", "1")...)
 	c := runCmd(t, context.Background(), append(args, "-workers", "3")...)
 	if b.code != 0 || c.code != 0 {
@@ -268,6 +268,7 @@ func TestRunErrorsAndCancel(t *testing.T) {
 		{[]string{"-model", model, "-method", "nope", "-data", dir}, 2, "unknown method"},
 		{[]string{"-model", model, "-steps", "0", "-data", dir}, 2, "-steps"},
 		{[]string{"-model", model, "-fill", "grey", "-data", dir}, 2, "-fill"},
+		{[]string{"-model", model, "-box-threshold", "0.1", "-data", dir}, 2, "-box-threshold"},
 		{[]string{"-model", filepath.Join(dir, "missing.safetensors"), "-data", dir}, 1, "missing.safetensors"},
 		{[]string{"-model", model, "-data", t.TempDir()}, 1, "clutter-test-images.idx"},
 	} {
