@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/chromedp/chromedp"
@@ -125,24 +126,20 @@ func (b *benchEnv) coldStarts(ctx context.Context, o options, name, pageURL, don
 	cs := &coldStart{Runs: n}
 	for i := range n {
 		logf("cold start %s %d/%d", name, i+1, n)
-		profile := filepath.Join(b.tmp, fmt.Sprintf("profile-%s-%d", name, i))
-		tab, cancel := newBrowser(ctx, o, profile)
-		if err := chromedp.Do(tab, chromedp.Navigate("about:blank")); err != nil {
-			cancel()
-			return nil, fmt.Errorf("start Chromium: %w", err)
-		}
-		m.take()
-		err := chromedp.Do(tab, chromedp.Navigate(pageURL))
-		if err == nil {
-			_, err = chromedp.Run(tab, chromedp.Poll[chromedp.Void](done, chromedp.WithPollingTimeout(3*time.Minute), chromedp.WithPollingInterval(50*time.Millisecond)))
-		}
 		var r coldResult
-		if err == nil {
-			r, err = chromedp.Run(tab, chromedp.Evaluate[coldResult](result))
+		var by map[string]int64
+		var total int64
+		var err error
+		for try := 0; try < 3; try++ {
+			r, by, total, err = b.coldStart(ctx, o, fmt.Sprintf("%s-%d-%d", name, i, try), pageURL, done, result, m)
+			// A DevTools hiccup ("Cannot find context with specified id"
+			// when the first document replaces about:blank) is retried
+			// in a fresh browser.
+			if err == nil || !strings.Contains(err.Error(), "-32000") {
+				break
+			}
+			logf("  retrying: %v", err)
 		}
-		by, total := m.take()
-		cancel()
-		os.RemoveAll(profile)
 		if err != nil {
 			return nil, err
 		}
@@ -171,4 +168,27 @@ func (b *benchEnv) coldStarts(ctx context.Context, o options, name, pageURL, don
 		}
 	}
 	return cs, nil
+}
+
+// coldStart opens pageURL once in a fresh browser and returns what the
+// page reports and the bytes the server sent meanwhile.
+func (b *benchEnv) coldStart(ctx context.Context, o options, id, pageURL, done, result string, m *meter) (coldResult, map[string]int64, int64, error) {
+	profile := filepath.Join(b.tmp, "profile-"+id)
+	defer os.RemoveAll(profile)
+	tab, cancel := newBrowser(ctx, o, profile)
+	defer cancel()
+	var r coldResult
+	if err := chromedp.Do(tab, chromedp.Navigate("about:blank")); err != nil {
+		return r, nil, 0, fmt.Errorf("start Chromium: %w", err)
+	}
+	m.take()
+	err := chromedp.Do(tab, chromedp.Navigate(pageURL))
+	if err == nil {
+		_, err = chromedp.Run(tab, chromedp.Poll[chromedp.Void](done, chromedp.WithPollingTimeout(3*time.Minute), chromedp.WithPollingInterval(50*time.Millisecond)))
+	}
+	if err == nil {
+		r, err = chromedp.Run(tab, chromedp.Evaluate[coldResult](result))
+	}
+	by, total := m.take()
+	return r, by, total, err
 }
