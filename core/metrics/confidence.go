@@ -89,6 +89,8 @@ func ConfidenceKeepTop(ctx context.Context, s *cam.Session, m []float32, class i
 // ConfidenceCAMMult multiplies the input tensor by map m (every channel)
 // and returns the change of class's probability (-1: the top class):
 // pytorch-grad-cam's CamMultImageConfidenceChange with a softmax target.
+// With Options.Fill the input is blended towards the fill instead:
+// fill + (x − fill)·m, which is the same for a fill of 0.
 // Cost: 2 forward passes.
 func ConfidenceCAMMult(ctx context.Context, s *cam.Session, m []float32, class int, opt Options) (Confidence, error) {
 	if s != nil && class == -1 {
@@ -103,8 +105,12 @@ func ConfidenceCAMMult(ctx context.Context, s *cam.Session, m []float32, class i
 	ys, err := sc.scores(2, func(i int, dst []float32) error {
 		copy(dst, x)
 		if i == 1 {
-			for q := range dst {
-				dst[q] *= m[q%n]
+			for ch := range sc.c {
+				f := sc.fill[ch]
+				for p := range n {
+					q := ch*n + p
+					dst[q] = f + (x[q]-f)*m[p]
+				}
 			}
 		}
 		return nil

@@ -338,6 +338,21 @@ func TestFill(t *testing.T) {
 	if kt[0].After < 0.99 {
 		t.Errorf("keep-top with fill 1: p = %v, want about 1", kt[0].After)
 	}
+	// Blending towards 1 with a map of zeros gives an all-bright image:
+	// the quadrant is full, the class stays; towards 0 it is black: gone.
+	zero := make([]float32, quadSide*quadSide)
+	for _, c := range []struct {
+		fill []float32
+		want float64
+	}{{[]float32{1}, 1}, {nil, 0}} {
+		cm, err := ConfidenceCAMMult(context.Background(), s, zero, 0, Options{Fill: c.fill})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(cm.After-c.want) > 0.01 {
+			t.Errorf("CAM-mult with fill %v and a zero map: p = %v, want %v", c.fill, cm.After, c.want)
+		}
+	}
 	if _, err := DeletionInsertion(context.Background(), s, res.Map, 0, Options{Fill: []float32{0, 0}}); err == nil {
 		t.Error("two fill values for one channel: no error")
 	}

@@ -299,42 +299,58 @@ func TestRunErrorsAndCancel(t *testing.T) {
 
 // TestClutterModel is the real evaluation: Grad-CAM on the clutter model
 // must beat the random baseline on every metric. It runs when
-// models/clutter.safetensors exists (a subset of the held-out split; the
+// models/clutter.safetensors exists (or the model CAMLENS_CLUTTER_MODEL
+// names, e.g. train.py's .onnx), on a subset of the held-out split; the
 // full run is `go run ./scripts/evaluate -model models/clutter.safetensors
-// -method all`).
+// -method all`.
+//
+// The paper's 15 % box threshold gives boxes about 3× the digit's area on
+// this model (its 12×12 maps are wide), so almost no box reaches IoU 0.5
+// for any method or baseline: there Grad-CAM must only not lose to the
+// random map; at a 50 % threshold it must beat it.
 func TestClutterModel(t *testing.T) {
-	root, err := paths.Root()
-	if err != nil {
-		t.Fatal(err)
+	model := os.Getenv("CAMLENS_CLUTTER_MODEL")
+	if model == "" {
+		root, err := paths.Root()
+		if err != nil {
+			t.Fatal(err)
+		}
+		model = filepath.Join(root, "models", "clutter.safetensors")
 	}
-	model := filepath.Join(root, "models", "clutter.safetensors")
 	if _, err := os.Stat(model); err != nil {
-		t.Skip("models/clutter.safetensors not there yet")
+		t.Skipf("%s not there yet", model)
 	}
-	// A subset keeps the test command's time in bounds; the README's table
-	// comes from the full run.
-	n, methods := "60", "gradcam,layercam"
+	n, methods := "200", "gradcam,gradcam++,layercam,eigencam"
 	if testing.Short() {
 		n, methods = "40", "gradcam"
 	}
-	r := runCmd(t, context.Background(), "-model", model, "-method", methods, "-n", n, "-steps", "25")
+	r := runCmd(t, context.Background(), "-model", model, "-method", methods, "-n", n)
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	t.Logf("\n%s", r.stdout)
+	b := runCmd(t, context.Background(), "-model", model, "-method", "gradcam", "-n", n, "-steps", "1", "-box-threshold", "0.5")
+	if b.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", b.code, b.stdout, b.stderr)
+	}
+	t.Logf("box at 50%% of the maximum:\n%s", b.stdout)
 	g, rnd := r.json["gradcam"], r.json["random"]
+	g50, rnd50 := b.json["gradcam"], b.json["random"]
 	better := []struct {
 		metric string
+		g, rnd float64
 		ok     bool
 	}{
-		{"pointing_game", g["pointing_game"] > rnd["pointing_game"]},
-		{"box_iou50", g["box_iou50"] > rnd["box_iou50"]},
-		{"deletion_auc", g["deletion_auc"] < rnd["deletion_auc"]},
-		{"insertion_auc", g["insertion_auc"] > rnd["insertion_auc"]},
+		{"pointing_game", g["pointing_game"], rnd["pointing_game"], g["pointing_game"] > rnd["pointing_game"]},
+		{"box_iou50 (15%)", g["box_iou50"], rnd["box_iou50"], g["box_iou50"] >= rnd["box_iou50"]},
+		{"box_iou50 (50%)", g50["box_iou50"], rnd50["box_iou50"], g50["box_iou50"] > rnd50["box_iou50"]},
+		{"mean_iou", g["mean_iou"], rnd["mean_iou"], g["mean_iou"] > rnd["mean_iou"]},
+		{"deletion_auc", g["deletion_auc"], rnd["deletion_auc"], g["deletion_auc"] < rnd["deletion_auc"]},
+		{"insertion_auc", g["insertion_auc"], rnd["insertion_auc"], g["insertion_auc"] > rnd["insertion_auc"]},
 	}
-	for _, b := range better {
-		if !b.ok {
-			t.Errorf("Grad-CAM %s %.3f does not beat the random map's %.3f", b.metric, g[b.metric], rnd[b.metric])
+	for _, c := range better {
+		if !c.ok {
+			t.Errorf("Grad-CAM %s %.3f does not beat the random map's %.3f", c.metric, c.g, c.rnd)
 		}
 	}
 }
