@@ -320,7 +320,9 @@ func TestClutterModel(t *testing.T) {
 	if _, err := os.Stat(model); err != nil {
 		t.Skipf("%s not there yet", model)
 	}
-	n, methods := "200", "gradcam,gradcam++,layercam,eigencam"
+	// A subset keeps the test command's time in bounds; the README's table
+	// comes from the full run.
+	n, methods := "60", "gradcam,layercam"
 	if testing.Short() {
 		n, methods = "40", "gradcam"
 	}
