@@ -25,7 +25,7 @@ const maxDataBytes = 1 << 30
 func clutterSplit() (*dataset.Set, error) {
 	dir, err := paths.MNISTDir()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (regenerating the split needs the GoMNIST module: run inside the repository, or pass -data with scripts/train/gendata's output)", err)
 	}
 	digits, err := dataset.ReadIDX(filepath.Join(dir, "t10k-images-idx3-ubyte.gz"), filepath.Join(dir, "t10k-labels-idx1-ubyte.gz"))
 	if err != nil {
