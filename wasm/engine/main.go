@@ -39,6 +39,19 @@ func main() {
 	})
 	self.Set("onmessage", js.FuncOf(func(this js.Value, args []js.Value) any {
 		data := args[0].Get("data")
+		// The page's watchdog asks whether the engine still answers; the
+		// answer goes out at once, even while a request runs (it arrives
+		// when that request yields).
+		if op := data.Get("op"); op.Type() == js.TypeString {
+			switch op.String() {
+			case "ping":
+				post(self, worker.Message{Type: "pong"})
+				return nil
+			case "crash":
+				crash(strField(data, "kind"))
+				return nil
+			}
+		}
 		req, err := parseRequest(data)
 		if err != nil {
 			id := 0
@@ -101,6 +114,12 @@ func toJS(v any, transfer *[]any) js.Value {
 		buf := u8.Get("buffer")
 		*transfer = append(*transfer, buf)
 		return js.Global().Get("Float32Array").New(buf)
+	case []float64:
+		a := js.Global().Get("Array").New(len(x))
+		for i, f := range x {
+			a.SetIndex(i, f)
+		}
+		return a
 	case []int:
 		a := js.Global().Get("Array").New(len(x))
 		for i, n := range x {
@@ -127,6 +146,21 @@ func toJS(v any, transfer *[]any) js.Value {
 		return a
 	}
 	panic(fmt.Sprintf("engine: cannot send a %T", v))
+}
+
+// crash makes the engine fail the ways it can fail in a browser, for the
+// page's recovery tests (camlens.debug.crashEngine): "panic" is a Go panic
+// no handler recovers (the Go program exits, web/worker.js reports it),
+// "hang" a loop that never yields (only the page's watchdog notices).
+// Other kinds do nothing here (web/worker.js handles "throw").
+func crash(kind string) {
+	switch kind {
+	case "panic":
+		go func() { panic("camlens engine: crash requested by the page (camlens.debug.crashEngine)") }()
+	case "hang":
+		for {
+		}
+	}
 }
 
 func parseRequest(d js.Value) (worker.Request, error) {

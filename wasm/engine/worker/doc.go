@@ -2,12 +2,16 @@
 // an image and a per-image cam.Session, and answers the requests of the
 // worker protocol (see web/engine.js for the JavaScript side):
 //
-//	hello                                  → methods, colormaps, version
+//	hello                                  → methods, colormaps, version, size limits
 //	loadModel {data, name}                 → model info (CamLens .safetensors or .onnx)
 //	setImage  {data, name}                 → size, format, a preview for the crop editor
 //	predict   {crop, topk}                 → top-k predictions, the base image the map covers, timings
 //	explain   {method, class, layers, target, counterfactual, eigenSmooth}
-//	                                       → the map (float32), box, peak, raw map, guided image, timings
+//	                                       → the map (float32), box, peak, note (why a map is all zero),
+//	                                         raw map, guided image, timings
+//	metrics   {method, class, layers, target, counterfactual, eigenSmooth}
+//	                                       → RISE deletion and insertion curves and AUCs of that map
+//	                                         and of a random map (the baseline), with progress
 //	export    {kind, colormap, alpha}      → PNG / .npy / .json bytes of the last explanation
 //	colormap  {name}                       → a 256-entry RGBA table for the view's shader
 //	cancel    {of}                         → stops request "of" (queued or running)
@@ -21,7 +25,7 @@
 // Cancellation under js/wasm: Go there runs on the page's single thread
 // and sees a new message only when every goroutine is blocked. The slow
 // methods (Score-CAM, Ablation-CAM) report progress between batches of
-// channels; the progress callback calls Options.Yield (a short sleep in the
+// channels, and metrics between batches of perturbed images; the progress callback calls Options.Yield (a short sleep in the
 // browser) at most every Options.YieldEvery, which hands the event loop
 // back to JavaScript; a pending "cancel" message then runs Cancel, which
 // cancels the request's context, and cam stops at its next check.

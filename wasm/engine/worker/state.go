@@ -54,25 +54,32 @@ type state struct {
 // the previous model stays loaded.
 func (s *state) loadModel(data []byte, name string) (Fields, error) {
 	if len(data) == 0 {
-		return nil, inputErr(errors.New("the model file is empty"))
+		return nil, inputErr(fmt.Errorf("%s is empty (0 bytes)", displayName(name)))
+	}
+	if lim := modelLimit(name, data); len(data) > lim {
+		return nil, inputErr(fmt.Errorf("%s is %s; the limit for %s is %s", displayName(name), formatBytes(len(data)), modelKindName(name, data), formatBytes(lim)))
+	}
+	if what, ok := imageKind(data); ok && !isSafetensors(data) {
+		return nil, inputErr(fmt.Errorf("%s is %s, not a model: open it with “Open image…” or drop it on the page", displayName(name), what))
 	}
 	var (
-		m      *modelfile.Model
-		err    error
-		format string
+		m   *modelfile.Model
+		err error
 	)
-	switch {
-	case isSafetensors(data):
-		format = "camlens"
+	format := modelFormat(name, data)
+	switch format {
+	case "camlens":
 		m, err = modelfile.Parse(data)
-	case strings.HasSuffix(strings.ToLower(name), ".onnx") || looksLikeONNX(data):
-		format = "onnx"
+	case "onnx":
 		m, err = onnx.Import(data)
 		if err == nil && m.Meta.Name == "" {
 			m.Meta.Name = strings.TrimSuffix(path.Base(name), path.Ext(name))
 		}
 	default:
-		return nil, inputErr(fmt.Errorf("%s is neither a CamLens model (.safetensors) nor an ONNX model", displayName(name)))
+		if what := modelfile.DescribeKind(data); what != "" {
+			return nil, inputErr(fmt.Errorf("%s is neither a CamLens model (.safetensors) nor an ONNX model: it looks like %s", displayName(name), what))
+		}
+		return nil, inputErr(fmt.Errorf("%s is neither a CamLens model (.safetensors) nor an ONNX model (first bytes % x)", displayName(name), data[:min(len(data), 8)]))
 	}
 	if err != nil {
 		return nil, inputErr(fmt.Errorf("%s: %w", displayName(name), err))
@@ -136,9 +143,15 @@ func modelInfo(m *cam.Model, format string, params int) Fields {
 
 // setImage decodes an image. On error the previous image stays.
 func (s *state) setImage(data []byte, name string) (Fields, error) {
+	if len(data) > MaxImageBytes {
+		return nil, inputErr(fmt.Errorf("%s is %s; the limit for an image is %s", imageName(name), formatBytes(len(data)), formatBytes(MaxImageBytes)))
+	}
 	t0 := time.Now()
 	img, format, err := imaging.Decode(data)
 	if err != nil {
+		if what := modelfile.DescribeKind(data); errors.Is(err, imaging.ErrFormat) && isModelKind(what) {
+			return nil, inputErr(fmt.Errorf("%s is %s, not an image: open it with “Open model file…”", imageName(name), modelKindOnly(what)))
+		}
 		return nil, inputErr(fmt.Errorf("%s: %w", imageName(name), err))
 	}
 	s.img, s.imgName, s.imgFmt = img, name, format
@@ -284,6 +297,9 @@ func (s *state) explain(ctx context.Context, r *Request, progress func(done, tot
 			"extraForward": ms(res.Timings.Forward), "backward": ms(res.Timings.Backward),
 			"method": ms(res.Timings.Method), "total": ms(total),
 		},
+	}
+	if res.Note != "" {
+		out["note"] = res.Note
 	}
 	if !res.Box.Empty() {
 		out["box"] = []int{res.Box.Min.X, res.Box.Min.Y, res.Box.Max.X, res.Box.Max.Y}

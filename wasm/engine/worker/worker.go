@@ -25,12 +25,12 @@ type Request struct {
 	Crop []int // predict: [x, y, w, h] in image pixels; nil: the whole image
 	TopK int   // predict: how many predictions (default 5)
 
-	Method         string   // explain
-	Class          int      // explain: -1 is the top class
-	Layers         []string // explain: empty is the model's default layer
-	Target         string   // explain: "logit" or "softmax"
-	Counterfactual bool     // explain
-	EigenSmooth    bool     // explain
+	Method         string   // explain, metrics
+	Class          int      // explain, metrics: -1 is the top class
+	Layers         []string // explain, metrics: empty is the model's default layer
+	Target         string   // explain, metrics: "logit" or "softmax"
+	Counterfactual bool     // explain, metrics
+	EigenSmooth    bool     // explain, metrics
 
 	Kind     string  // export: "overlay", "heatmap", "npy" or "json"
 	Colormap string  // export, colormap
@@ -53,7 +53,8 @@ type Message struct {
 
 // Fields is a result as a tree the glue turns into a JavaScript object:
 // values are nil, bool, int, float64, string, []byte (→ Uint8Array),
-// []float32 (→ Float32Array), []int, []string, Fields or []Fields.
+// []float32 (→ Float32Array), []float64, []int, []string, Fields or
+// []Fields.
 type Fields = map[string]any
 
 // Error codes.
@@ -222,7 +223,9 @@ func (w *Worker) run(j *job) (res Fields, err error) {
 	case "predict":
 		return w.st.predict(r.Crop, r.TopK)
 	case "explain":
-		return w.st.explain(j.ctx, r, w.progress(r.ID))
+		return w.st.explain(j.ctx, r, w.progress(r.ID, "explain"))
+	case "metrics":
+		return w.st.metrics(j.ctx, r, w.progress(r.ID, "explain"), w.progress(r.ID, "metrics"))
 	case "export":
 		return w.st.export(r.Kind, r.Colormap, r.Alpha)
 	case "colormap":
@@ -231,12 +234,13 @@ func (w *Worker) run(j *job) (res Fields, err error) {
 	return nil, inputErr(fmt.Errorf("unknown request %q", r.Op))
 }
 
-// progress reports progress of request id and yields to the host now and
-// then so that a cancel can arrive.
-func (w *Worker) progress(id int) func(done, total int) {
+// progress reports progress of request id in a stage ("explain",
+// "metrics") and yields to the host now and then so that a cancel can
+// arrive.
+func (w *Worker) progress(id int, stage string) func(done, total int) {
 	last := time.Now()
 	return func(done, total int) {
-		w.opt.Post(Message{ID: id, Type: "progress", Done: done, Total: total, Stage: "explain"})
+		w.opt.Post(Message{ID: id, Type: "progress", Done: done, Total: total, Stage: stage})
 		if time.Since(last) >= w.opt.YieldEvery {
 			w.opt.Yield()
 			last = time.Now()
@@ -252,7 +256,7 @@ func hello() Fields {
 			"class": m.Class, "counterfactual": m.Counterfactual, "softmax": m.Softmax,
 		})
 	}
-	return Fields{"methods": methods, "colormaps": colormapNames(), "version": runtime.Version()}
+	return Fields{"methods": methods, "colormaps": colormapNames(), "version": runtime.Version(), "limits": limits()}
 }
 
 // rect converts [x, y, w, h] to a rectangle, checking it.
