@@ -578,7 +578,9 @@ func TestApp(t *testing.T) {
 			return eval[[]int](p, `new URLSearchParams(location.hash.slice(1)).get("crop").split(",").map(Number)`)
 		}
 		drag := func(css string, dx, dy float64) {
-			r := eval[[]float64](p, fmt.Sprintf(`(() => { const r = document.querySelector(%q).getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()`, css))
+			// A user scrolls the box into view before dragging it; the
+			// gallery above the view can push it below the window.
+			r := eval[[]float64](p, fmt.Sprintf(`(() => { const e = document.querySelector(%q); e.scrollIntoView({block: "center"}); const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()`, css))
 			x, y := r[0], r[1]
 			before := p.seq()
 			p.run(
