@@ -15,6 +15,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,7 @@ import (
 	"github.com/camlens/camlens/core/imaging"
 	"github.com/camlens/camlens/core/internal/gradcamref"
 	"github.com/camlens/camlens/core/modelfile"
+	"github.com/camlens/camlens/core/tensor"
 )
 
 // modelBytes writes a reference network as a CamLens model file.
@@ -173,6 +175,7 @@ type explainAnswer struct {
 	Box      struct{ X, Y, W, H int }  `json:"box"`
 	ImageBox *struct{ X, Y, W, H int } `json:"image_box"`
 	Peak     [2]int                    `json:"peak"`
+	Note     string                    `json:"note"`
 	Timings  map[string]float64        `json:"timings_ms"`
 }
 
@@ -357,6 +360,12 @@ func TestExplainJSON(t *testing.T) {
 			}
 			if (got.ImageBox != nil) != !want.Box.Empty() {
 				t.Errorf("image_box %v for box %v", got.ImageBox, want.Box)
+			}
+			if got.Note != want.Note {
+				t.Errorf("note %q, want %q", got.Note, want.Note)
+			}
+			if got.Note != "" {
+				t.Logf("note: %s", got.Note)
 			}
 			k := 5
 			if strings.Contains(c.query, "topk=2") {
@@ -729,5 +738,72 @@ func TestBodyLimitWithoutLength(t *testing.T) {
 		if w.Code != 413 || e.Code != api.CodeBodyTooLarge || e.Message != "request body larger than 1000 bytes" {
 			t.Errorf("%d bytes: status %d, %+v", n, w.Code, e)
 		}
+	}
+}
+
+// TestZeroMapNote: a class whose logit does not depend on the image gives
+// an all-zero map and the core's note, in the JSON answer and as the
+// X-CamLens-Note header of the PNG answer.
+func TestZeroMapNote(t *testing.T) {
+	n, err := gradcamref.LoadNetwork("basic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := n.Model()
+	last := m.Graph.Nodes[len(m.Graph.Nodes)-1]
+	if last.Op != "dense" {
+		t.Fatalf("last node %q is %s, want dense", last.Name, last.Op)
+	}
+	var wt *tensor.Tensor
+	for name, w := range m.Weights {
+		if strings.HasPrefix(name, last.Name+".") && len(w.Shape) == 2 {
+			wt = w
+		}
+	}
+	if wt == nil {
+		t.Fatalf("no weight matrix for %q", last.Name)
+	}
+	clear(wt.Data[:wt.Shape[1]]) // class 0 no longer looks at the features
+	var buf bytes.Buffer
+	if err := modelfile.Write(&buf, m, modelfile.WriteOptions{Quantize: true}); err != nil {
+		t.Fatal(err)
+	}
+	h := newHandler(t, api.Config{Models: fstest.MapFS{
+		"catalog.json":      {Data: []byte(`[{"id": "blind", "file": "blind.safetensors", "title": "Class 0 is blind", "default": true}]`)},
+		"blind.safetensors": {Data: buf.Bytes()},
+	}})
+	body := pngBytes(t, testImage(40, 30))
+	w := do(h, "POST", "/api/explain?format=json&class=0", "image/png", body)
+	var got struct {
+		Map  []float32
+		Note string
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &got); w.Code != 200 || err != nil {
+		t.Fatalf("json: status %d, %v: %.300s", w.Code, err, w.Body)
+	}
+	const want = "the map is all zero"
+	if !strings.Contains(got.Note, want) || !strings.Contains(got.Note, "zero everywhere") {
+		t.Errorf("note %q, want it to say %q and why", got.Note, want)
+	}
+	for i, v := range got.Map {
+		if v != 0 {
+			t.Fatalf("map[%d] = %v, want all zero", i, v)
+		}
+	}
+	w = do(h, "POST", "/api/explain?class=0", "image/png", body)
+	if w.Code != 200 {
+		t.Fatalf("png: status %d: %s", w.Code, w.Body)
+	}
+	if note, _ := url.QueryUnescape(w.Header().Get("X-CamLens-Note")); note != got.Note {
+		t.Errorf("X-CamLens-Note %q, want %q", note, got.Note)
+	}
+	// A class that does look at the image has no note.
+	w = do(h, "POST", "/api/explain?format=json&class=1", "image/png", body)
+	var other struct{ Note *string }
+	if err := json.Unmarshal(w.Body.Bytes(), &other); w.Code != 200 || err != nil {
+		t.Fatalf("class 1: status %d, %v", w.Code, err)
+	}
+	if other.Note != nil {
+		t.Errorf("class 1: note %q, want none", *other.Note)
 	}
 }

@@ -341,7 +341,9 @@ type explainJSON struct {
 	Box            box       `json:"box"`  // in map coordinates
 	ImageBox       *box      `json:"image_box,omitempty"`
 	Peak           [2]int    `json:"peak"` // x, y in map coordinates
-	Timings        timings   `json:"timings_ms"`
+	// Note, when present, says why the map is all zero (cam.Result.Note).
+	Note    string  `json:"note,omitempty"`
+	Timings timings `json:"timings_ms"`
 }
 
 type topK struct {
@@ -430,13 +432,16 @@ func (h *Handler) explain(w http.ResponseWriter, r *http.Request) *Error {
 	w.Header().Set("X-CamLens-Class", strconv.Itoa(res.Class))
 	w.Header().Set("X-CamLens-Label", url.QueryEscape(res.Label))
 	w.Header().Set("X-CamLens-Method", res.Method)
+	if res.Note != "" {
+		w.Header().Set("X-CamLens-Note", url.QueryEscape(res.Note))
+	}
 	if req.format == "json" {
 		out := explainJSON{
 			Model: req.model, Method: res.Method, Target: res.Target, Counterfactual: res.Counterfactual,
 			Layers: res.Layers, Class: res.Class, Label: res.Label, Logits: sess.Logits(),
 			Size: [2]int{res.W, res.H}, Map: res.Map,
 			Box:  box{res.Box.Min.X, res.Box.Min.Y, res.Box.Dx(), res.Box.Dy()},
-			Peak: [2]int{res.Peak.X, res.Peak.Y},
+			Peak: [2]int{res.Peak.X, res.Peak.Y}, Note: res.Note,
 		}
 		if out.Layers == nil {
 			out.Layers = []string{}
