@@ -55,3 +55,19 @@ func BenchmarkDecodeJPEG(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkPlaneResizer7to112(b *testing.B) {
+	m := make([]float32, 7*7)
+	for i := range m {
+		m[i] = float32(i)
+	}
+	r, err := NewPlaneResizer(7, 7, 112, 112, ResizeHalfPixel)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dst := make([]float32, 112*112)
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Resize(dst, m)
+	}
+}

@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/webp"
+
+	"github.com/camlens/camlens/core/modelfile"
 )
 
 // MaxPixels bounds width·height of an image Decode accepts (50 megapixels:
@@ -178,6 +180,11 @@ func sniff(data []byte) (string, error) {
 		what = "a damaged image header"
 	default:
 		what = textKind(data)
+	}
+	if what == "" {
+		// A model file dropped where an image goes (safetensors, ONNX,
+		// a PyTorch checkpoint...): modelfile knows those.
+		what = modelfile.DescribeKind(data)
 	}
 	if what == "" {
 		n := min(len(data), 8)

@@ -186,6 +186,9 @@ func TestDecodeNotImage(t *testing.T) {
 		{"npy", "\x93NUMPY\x01\x00", "NumPy"},
 		{"data url", "data:image/png;base64,iVBOR", "data: URL"},
 		{"damaged png", "\x89PNGxxxxxxxx", "damaged"},
+		{"safetensors model", "\x10\x00\x00\x00\x00\x00\x00\x00{\"__metadata__\":{}}xxxx", "safetensors file (a CamLens model?"},
+		{"onnx model", "\x08\x07\x12\x07pytorch", "ONNX model"},
+		{"pytorch checkpoint", "\x80\x02\x8a\x0al\xfc\x9cF\xf9", "pickle"},
 		{"random", "\x01\x02\x03\x04\x05\x06\x07\x08\x09", "first bytes 01 02 03 04 05 06 07 08"},
 	}
 	for _, tc := range tests {

@@ -55,28 +55,107 @@ func (m ResizeMode) String() string {
 // ResizePlane panics when a size is not positive, when len(src) != sw·sh,
 // when dw·dh exceeds tensor.MaxElements, or on an unknown mode: these are
 // programming errors, not data errors (map sizes come from the model).
+// PlaneResizer does the same without allocating per call.
 func ResizePlane(src []float32, sw, sh, dw, dh int, mode ResizeMode) []float32 {
-	if sw <= 0 || sh <= 0 || dw <= 0 || dh <= 0 {
-		panic(fmt.Sprintf("imaging.ResizePlane: sizes must be positive, got %d×%d → %d×%d", sw, sh, dw, dh))
+	r, err := NewPlaneResizer(sw, sh, dw, dh, mode)
+	if err != nil {
+		panic("imaging.ResizePlane: " + err.Error())
 	}
-	if sw > tensor.MaxElements/sh || len(src) != sw*sh {
+	if len(src) != sw*sh {
 		panic(fmt.Sprintf("imaging.ResizePlane: source is %d×%d but has %d values", sw, sh, len(src)))
 	}
-	if dw > tensor.MaxElements/dh {
-		panic(fmt.Sprintf("imaging.ResizePlane: destination %d×%d exceeds %d values", dw, dh, tensor.MaxElements))
+	dst := make([]float32, dw*dh)
+	r.Resize(dst, src)
+	return dst
+}
+
+// PlaneResizer resizes sw×sh float32 planes to dw×dh again and again, with
+// exactly ResizePlane's results and no allocation per call (the
+// explanation maps of a session all have the same geometry). It is not
+// safe for concurrent use: it keeps one scratch buffer.
+type PlaneResizer struct {
+	sw, sh, dw, dh int
+	x, y           taps
+	used           []bool    // source rows that some vertical tap reads
+	hrows          []float32 // sh×dw: source rows resampled horizontally
+}
+
+// NewPlaneResizer prepares the taps of one resize geometry. Sizes must be
+// positive, each plane within tensor.MaxElements and the mode known.
+func NewPlaneResizer(sw, sh, dw, dh int, mode ResizeMode) (*PlaneResizer, error) {
+	if sw <= 0 || sh <= 0 || dw <= 0 || dh <= 0 {
+		return nil, fmt.Errorf("sizes must be positive, got %d×%d → %d×%d", sw, sh, dw, dh)
+	}
+	if sw > tensor.MaxElements/sh {
+		return nil, fmt.Errorf("source %d×%d exceeds %d values", sw, sh, tensor.MaxElements)
+	}
+	if dw > tensor.MaxElements/dh || dw > tensor.MaxElements/sh {
+		return nil, fmt.Errorf("destination %d×%d (from %d rows) exceeds %d values", dw, dh, sh, tensor.MaxElements)
 	}
 	if !mode.valid() {
-		panic(fmt.Sprintf("imaging.ResizePlane: unknown resize mode %d", int(mode)))
+		return nil, fmt.Errorf("unknown resize mode %d", int(mode))
 	}
-	dst := make([]float32, dw*dh)
-	rs := resampler{
-		x: axisTaps(sw, sw, 0, dw, mode),
-		y: axisTaps(sh, sh, 0, dh, mode),
+	r := &PlaneResizer{sw: sw, sh: sh, dw: dw, dh: dh,
+		x: axisTaps(sw, sw, 0, dw, mode), y: axisTaps(sh, sh, 0, dh, mode), used: make([]bool, sh)}
+	for _, t := range r.y.tap {
+		r.used[t.src] = true
 	}
-	rs.run([][]float32{dst}, dw, func(y int, rows [][]float32) {
-		copy(rows[0], src[y*sw:(y+1)*sw])
-	}, sw)
-	return dst
+	return r, nil
+}
+
+// Size returns the source and destination sizes.
+func (r *PlaneResizer) Size() (sw, sh, dw, dh int) { return r.sw, r.sh, r.dw, r.dh }
+
+// Resize writes the resized src (sw×sh, row-major) into dst (dw×dh). It
+// panics when a length is wrong (a programming error). Each destination
+// value is Σ_rows w_y·(Σ_cols w_x·src), accumulated in source order from
+// zero in float32, as ResizePlane computes it (a weight of 1 multiplies
+// exactly).
+func (r *PlaneResizer) Resize(dst, src []float32) {
+	sw, dw := r.sw, r.dw
+	if len(src) != sw*r.sh || len(dst) != dw*r.dh {
+		panic(fmt.Sprintf("imaging.PlaneResizer: %d source and %d destination values for %d×%d → %d×%d", len(src), len(dst), sw, r.sh, dw, r.dh))
+	}
+	if r.hrows == nil {
+		r.hrows = make([]float32, r.sh*dw)
+	}
+	xoff, xtap := r.x.off, r.x.tap
+	for sy, ok := range r.used {
+		if !ok {
+			continue
+		}
+		line, out := src[sy*sw:(sy+1)*sw], r.hrows[sy*dw:(sy+1)*dw]
+		for x := range out {
+			var acc float32
+			for _, t := range xtap[xoff[x]:xoff[x+1]] {
+				acc += line[t.src] * t.w
+			}
+			out[x] = acc
+		}
+	}
+	var zero float32 // the sums start from +0, as in ResizePlane
+	for d := range r.dh {
+		o := dst[d*dw : (d+1)*dw]
+		ts := r.y.tap[r.y.off[d]:r.y.off[d+1]]
+		if len(ts) == 2 { // bilinear: both rows in one pass
+			h0 := r.hrows[ts[0].src*dw : (ts[0].src+1)*dw]
+			h1 := r.hrows[ts[1].src*dw : (ts[1].src+1)*dw]
+			h0, h1 = h0[:len(o)], h1[:len(o)]
+			w0, w1 := ts[0].w, ts[1].w
+			for x := range o {
+				o[x] = zero + h0[x]*w0 + h1[x]*w1
+			}
+			continue
+		}
+		clear(o)
+		for _, t := range ts {
+			h := r.hrows[t.src*dw : (t.src+1)*dw]
+			h = h[:len(o)]
+			for x, v := range h {
+				o[x] += v * t.w
+			}
+		}
+	}
 }
 
 func (m ResizeMode) valid() bool { return m >= ResizeHalfPixel && m <= ResizeArea }

@@ -252,3 +252,81 @@ func TestResizePlaneAreaHandComputed(t *testing.T) {
 		approxEqual(t, tc.name, got, tc.want, 1e-5)
 	}
 }
+
+// resampleRef resizes through the general resampler that ToTensor uses:
+// PlaneResizer must agree with it bit for bit.
+func resampleRef(src []float32, sw, sh, dw, dh int, mode ResizeMode) []float32 {
+	dst := make([]float32, dw*dh)
+	rs := resampler{x: axisTaps(sw, sw, 0, dw, mode), y: axisTaps(sh, sh, 0, dh, mode)}
+	rs.run([][]float32{dst}, dw, func(y int, rows [][]float32) { copy(rows[0], src[y*sw:(y+1)*sw]) }, sw)
+	return dst
+}
+
+func TestPlaneResizerMatchesResampler(t *testing.T) {
+	sizes := [][4]int{{7, 7, 112, 112}, {7, 7, 224, 224}, {14, 14, 112, 112}, {3, 5, 8, 2}, {9, 4, 3, 11}, {1, 1, 5, 5}, {6, 6, 6, 6}, {32, 16, 7, 9}}
+	seed := uint32(7)
+	for _, mode := range []ResizeMode{ResizeHalfPixel, ResizeAlignCorners, ResizeTF, ResizeArea} {
+		for _, sz := range sizes {
+			sw, sh, dw, dh := sz[0], sz[1], sz[2], sz[3]
+			r, err := NewPlaneResizer(sw, sh, dw, dh, mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dst := make([]float32, dw*dh)
+			for rep := range 3 { // the scratch buffer is reused
+				src := make([]float32, sw*sh)
+				for i := range src {
+					seed = seed*1664525 + 1013904223
+					src[i] = float32(int32(seed)) / (1 << 31)
+				}
+				if rep == 2 {
+					clear(src[:len(src)/2])
+					for i := 0; i < len(src); i += 3 {
+						src[i] = float32(math.Copysign(0, -1))
+					}
+				}
+				for i := range dst {
+					dst[i] = float32(i) // stale values must not leak through
+				}
+				r.Resize(dst, src)
+				want := resampleRef(src, sw, sh, dw, dh, mode)
+				for i := range want {
+					if math.Float32bits(dst[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%v %v rep %d: [%d] = %v, resampler %v", mode, sz, rep, i, dst[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestNewPlaneResizerErrors(t *testing.T) {
+	tests := []struct {
+		name           string
+		sw, sh, dw, dh int
+		mode           ResizeMode
+	}{
+		{"zero source", 0, 3, 4, 4, ResizeHalfPixel},
+		{"negative destination", 3, 3, -1, 4, ResizeHalfPixel},
+		{"huge destination", 2, 2, 1 << 20, 1 << 20, ResizeHalfPixel},
+		{"unknown mode", 2, 2, 4, 4, ResizeMode(99)},
+	}
+	for _, tc := range tests {
+		if _, err := NewPlaneResizer(tc.sw, tc.sh, tc.dw, tc.dh, tc.mode); err == nil {
+			t.Errorf("%s: no error", tc.name)
+		}
+	}
+}
+
+func TestPlaneResizerWrongLengthPanics(t *testing.T) {
+	r, err := NewPlaneResizer(2, 2, 4, 4, ResizeHalfPixel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic for a 3-value source")
+		}
+	}()
+	r.Resize(make([]float32, 16), make([]float32, 3))
+}

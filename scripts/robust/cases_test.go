@@ -42,6 +42,8 @@ func badCases() []badCase {
 			data: func(t testing.TB) []byte { b := pngBytes(t, photo(64, 48)); return b[:len(b)/2] }, msg: "decode png (64×48): the file is damaged or cut short: png: invalid format: not enough pixel data"},
 		{name: "truncated-jpeg", what: "the first 80% of a JPEG", kind: kindImage,
 			data: func(t testing.TB) []byte { b := jpegBytes(t, photo(64, 48)); return b[:len(b)*4/5] }, msg: "decode jpeg (64×48): the file is damaged or cut short"},
+		{name: "model-as-image", what: "a CamLens model file dropped where an image goes", kind: kindImage,
+			data: func(t testing.TB) []byte { return modelBytes(t, goodModel(), true) }, is: imaging.ErrFormat, msg: "not an image: looks like a safetensors file (a CamLens model? open it as .safetensors)"},
 		{name: "png-bad-checksum", what: "a PNG with a flipped bit in its pixel data", kind: kindImage,
 			data: func(t testing.TB) []byte {
 				b := pngBytes(t, photo(24, 20))
@@ -62,7 +64,7 @@ func badCases() []badCase {
 		{name: "wrong-shape-tensor", what: "an input tensor of the wrong shape (3 × 8 × 8)", kind: kindTensor,
 			data: func(t testing.TB) []byte { return npyBytes(t, tensor.New(3, 8, 8)) }, msg: "input shape [3 8 8], model \"robust-tiny\" wants [1 3 16 16]"},
 		{name: "truncated-npy", what: "a .npy cut short", kind: kindTensor,
-			data: func(t testing.TB) []byte { b := npyBytes(t, inputTensor(-1, 0)); return b[:len(b)-100] }, is: npy.ErrFormat, msg: "truncated"},
+			data: func(t testing.TB) []byte { b := npyBytes(t, inputTensor(-1, 0)); return b[:len(b)-100] }, is: npy.ErrFormat, msg: "npy: data truncated: "},
 
 		// Model files.
 		{name: "half-model", what: "the first half of a model file (interrupted download)", kind: kindModel,
