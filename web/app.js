@@ -4,8 +4,9 @@
 // page's JS API (documented in the README, "Embedding CamLens").
 
 import {
-  Explainer, EngineError, loadCatalog, loadSamples, defaultEntry, fetchBytes, siteURL, panelFor, formatMs,
+  Explainer, EngineError, loadCatalog, loadSamples, defaultEntry, fetchBytes, siteURL, panelFor, formatMs, checkFileSize,
 } from "./camlens.js";
+import { CheckPanel } from "./check.js";
 import { ViewHost } from "./view-host.js";
 import { CropEditor } from "./crop.js";
 import { parseHash, formatHash, parseCrop, parseOpacity } from "./state.js";
@@ -18,8 +19,8 @@ const ui = {
   webcam: $("webcam"), webcamPanel: $("webcam-panel"), webcamConsent: $("webcam-consent"),
   webcamAllow: $("webcam-allow"), webcamCancel: $("webcam-cancel"), webcamLive: $("webcam-live"),
   webcamVideo: $("webcam-video"), webcamCapture: $("webcam-capture"), webcamClose: $("webcam-close"),
-  status: $("status"), progress: $("progress"), cancel: $("cancel"), error: $("error"),
-  captions: $("captions"), viewWrap: $("view-wrap"), view: $("view"), readout: $("readout"),
+  status: $("status"), progress: $("progress"), cancel: $("cancel"), error: $("error"), notice: $("notice"),
+  captions: $("captions"), note: $("note"), viewWrap: $("view-wrap"), view: $("view"), readout: $("readout"),
   preds: $("preds"), timings: $("timings"),
   method: $("method"), layer: $("layer"), cf: $("counterfactual"), opacity: $("opacity"),
   opacityOut: $("opacity-out"), colormap: $("colormap"), showbox: $("showbox"), compare: $("compare"),
@@ -41,6 +42,28 @@ let generation = 0;
 let lastResult = null;
 let lastHash = "";
 let busyCount = 0;
+let predictSeq = 0; // counts forward passes shown (new image, crop or model)
+
+const check = new CheckPanel({
+  toggle: $("check-toggle"), body: $("check-body"), run: $("check-run"), cancel: $("check-cancel"),
+  progress: $("check-progress"), status: $("check-status"), result: $("check-result"), stale: $("check-stale"),
+  forText: $("check-for"), figure: $("check-figure"), plot: $("check-plot"), table: $("check-auc"), verdict: $("check-verdict"),
+}, ex);
+
+// checkView describes the explanation shown, for the check panel: what to
+// ask the engine for, and a key that changes with the image, crop, model,
+// method, class, layer and counterfactual.
+function checkView(r) {
+  const layers = r.layers && r.layers.length ? r.layers : [];
+  const cf = r.counterfactual && r.method !== "counterfactual" ? " (counterfactual)" : "";
+  return {
+    key: JSON.stringify([predictSeq, ex.modelId, r.method, r.class, layers, r.counterfactual]),
+    opts: { method: r.method, class: r.class, layers, counterfactual: r.counterfactual && r.method !== "counterfactual" },
+    // The layer is named when the user picked one (the default's name
+    // is often a long generated one).
+    title: `${methodInfo(r.method).title}${cf} · ${r.label}${ui.layer.value && layers.length ? " · layer " + layers.join(", ") : ""}`,
+  };
+}
 
 // ---------- status, errors, progress ----------
 
@@ -57,6 +80,20 @@ function clearError() {
   ui.error.hidden = true;
   ui.error.textContent = "";
   delete document.body.dataset.error;
+}
+
+// showNotice tells what the page did on its own (the engine restarted);
+// it stays until the user's next action.
+function showNotice(msg) {
+  ui.notice.textContent = msg;
+  ui.notice.hidden = false;
+  document.body.dataset.notice = msg;
+}
+
+function clearNotice() {
+  ui.notice.hidden = true;
+  ui.notice.textContent = "";
+  delete document.body.dataset.notice;
 }
 
 function busy(on) {
@@ -91,6 +128,12 @@ async function progressTask(label, fn) {
 
 function isCancel(e) {
   return (e && e.code === "cancelled") || (e && e.name === "AbortError");
+}
+
+// isCrash: a request the engine's death interrupted; the recovery
+// (onRecovery below) tells the user and redoes the work.
+function isCrash(e) {
+  return !!(e && e.code === "crashed" && ex.info && !ex.gaveUp);
 }
 
 // ---------- models ----------
@@ -270,6 +313,7 @@ async function refresh(predict = false) {
   if (!ex.model || !ex.image) return null;
   const gen = ++generation;
   if (running) running.abort();
+  check.viewChanging();
   const ac = new AbortController();
   running = ac;
   busy(true);
@@ -277,6 +321,7 @@ async function refresh(predict = false) {
     if (predict) {
       setStatus("Classifying…");
       await ex.predict(ex.crop);
+      predictSeq++;
       if (gen !== generation) return null;
       showPredictions();
     }
@@ -298,23 +343,29 @@ async function refresh(predict = false) {
     const pred = ex.prediction;
     let panels = [panelFor(pred, r1)];
     let captions = [caption(r1)];
+    let shown = [r1];
     if (compare === "method") {
       const r2 = await step(Object.assign({}, opts, { method: ui.compareMethod.value, counterfactual: opts.counterfactual && methodInfo(ui.compareMethod.value).counterfactual }));
       panels.push(panelFor(pred, r2));
       captions.push(caption(r2));
+      shown.push(r2);
     } else if (compare === "class") {
       const r2 = await step(Object.assign({}, opts, { class: Number(ui.compareClass.value) }));
       panels.push(panelFor(pred, r2));
       captions.push(caption(r2));
+      shown.push(r2);
     } else if (compare === "guided") {
       const r2 = await step(Object.assign({}, opts, { method: "guided-gradcam", counterfactual: false }));
       panels = [{ base: pred.base }, panelFor(pred, r2)];
       captions = ["Image", caption(r2)];
+      shown = [r2];
     }
     if (gen !== generation) return null;
     lastResult = r1;
     showCaptions(captions);
+    showNotes(shown);
     showTimings(r1);
+    check.setView(checkView(r1));
     markClass(r1.class);
     await view.show(panels);
     setStatus(`Explained in ${formatMs(r1.timings.total)}.`);
@@ -337,6 +388,19 @@ function caption(r) {
   const m = methodInfo(r.method).title;
   const cf = r.counterfactual && r.method !== "counterfactual" ? " (counterfactual)" : "";
   return `${m}${cf} · ${r.label}`;
+}
+
+// showNotes shows why a map is all zero (the engine's note), beside the
+// view, for each map shown that has one.
+function showNotes(results) {
+  const notes = results.filter((r) => r.note).map((r) => (results.length > 1 ? `${caption(r)}: ${r.note}` : r.note));
+  ui.note.textContent = "";
+  for (const n of notes) {
+    const p = document.createElement("p");
+    p.textContent = n.charAt(0).toUpperCase() + n.slice(1) + ".";
+    ui.note.appendChild(p);
+  }
+  ui.note.hidden = notes.length === 0;
 }
 
 function showCaptions(list) {
@@ -483,9 +547,14 @@ async function applyHash() {
 
 function isModelName(name) { return /\.(onnx|safetensors)$/i.test(name); }
 
-async function openFile(file) {
+// openFile opens a picked, dropped or pasted file as a model or an image:
+// as asked ("model", "image"), or by its name. Its size is checked
+// against the engine's limits before it is read.
+async function openFile(file, as = isModelName(file.name) ? "model" : "image") {
+  clearError();
+  checkFileSize(file, as, ex.limits);
   const buf = await file.arrayBuffer();
-  if (isModelName(file.name)) {
+  if (as === "model") {
     await loadModelFile(buf, file.name);
     if (ex.image) {
       applyCrop(null);
@@ -525,10 +594,13 @@ async function captureWebcam() {
   await loadImageBytes(await blob.arrayBuffer(), "webcam.png");
 }
 
-// run executes an action triggered by the user and reports its error.
-function run(fn) {
+// run executes an action triggered by the user and reports its error;
+// the page's own actions (auto) keep the notice.
+function run(fn, auto = false) {
+  if (!auto) clearNotice();
   return Promise.resolve().then(fn).catch((e) => {
     if (isCancel(e)) setStatus("Cancelled.");
+    else if (isCrash(e)) setStatus("Restarting the engine…");
     else {
       showError(e);
       setStatus("Ready.");
@@ -569,13 +641,13 @@ function wire() {
   ui.modelFile.addEventListener("change", () => {
     const f = ui.modelFile.files[0];
     ui.modelFile.value = "";
-    if (f) run(() => openFile(f));
+    if (f) run(() => openFile(f, "model"));
   });
   ui.openImage.addEventListener("click", () => ui.imageFile.click());
   ui.imageFile.addEventListener("change", () => {
     const f = ui.imageFile.files[0];
     ui.imageFile.value = "";
-    if (f) run(() => openFile(f));
+    if (f) run(() => openFile(f, "image"));
   });
   crop.onChange = (c) => run(async () => {
     ex.crop = c;
@@ -637,6 +709,42 @@ function wire() {
 
   window.addEventListener("hashchange", () => {
     if (location.hash !== lastHash) run(applyHash);
+  });
+
+  // Whatever fails without a handler is still shown in words.
+  window.addEventListener("unhandledrejection", (ev) => {
+    const e = ev.reason;
+    if (isCancel(e) || isCrash(e)) return;
+    showError(e instanceof Error ? e : String(e));
+  });
+  window.addEventListener("error", (ev) => {
+    // ResizeObserver's loop notice is the browser's, not a failure.
+    if (ev.message && !/^ResizeObserver loop/.test(ev.message)) showError(ev.message);
+  });
+
+  // The engine restarts itself when it dies (Explainer.recover): say what
+  // happened, then explain again with the model and image it reloaded.
+  ex.onRecovery((ev) => {
+    switch (ev.phase) {
+      case "restarting":
+        showNotice(`The engine stopped (${ev.reason}). Restarting it${ev.attempt > 1 ? ` (attempt ${ev.attempt} of ${ev.max})` : ""}…`);
+        setStatus("Restarting the engine…");
+        document.body.dataset.restarts = String(Number(document.body.dataset.restarts || 0) + 1);
+        break;
+      case "restarted": {
+        const what = [ex.model && "model", ex.image && "image"].filter(Boolean).join(" and ");
+        showNotice(`The engine stopped (${ev.reason}); CamLens restarted it${what ? ` and reloaded your ${what}` : ""}.`);
+        if (ev.error) showError(ev.error);
+        document.body.dataset.restarted = String(Number(document.body.dataset.restarted || 0) + 1);
+        if (ex.prediction) run(() => refresh(), true);
+        else setStatus("Ready.");
+        break;
+      }
+      case "gave-up":
+        showError(ev.message);
+        setStatus("The engine is not running.");
+        break;
+    }
   });
 }
 
@@ -713,6 +821,14 @@ function installAPI(ready) {
       return publicResult(r);
     },
     cancel() { if (running) running.abort(); },
+    // debug: hooks for the browser tests. crashEngine(kind) makes the
+    // engine fail as it can in a browser ("panic", "throw", "hang",
+    // "kill"; see EngineClient.crash); watchdogMs(ms) sets how long the
+    // engine may stay silent before it counts as dead.
+    debug: Object.freeze({
+      crashEngine: (kind) => ex.engine.crash(kind),
+      watchdogMs: (ms) => { ex.engine.staleMs = ms; },
+    }),
     // last() is the latest explanation shown.
     last: () => (lastResult ? publicResult(lastResult) : null),
   });

@@ -80,9 +80,18 @@ export async function fetchBytes(url, { signal, onProgress, size, sha256 } = {})
 }
 
 // Explainer owns one engine and what it holds. All methods return promises
-// and reject with EngineError (code "cancelled" when cancelled).
+// and reject with EngineError (code "cancelled" when cancelled, "crashed"
+// when the engine died while working on it).
+//
+// It keeps a copy of the model and image it gave the engine: when the
+// engine dies (see EngineClient), it starts a new one, loads the model and
+// the image again and re-runs the last prediction, and tells its listeners
+// (onRecovery) {phase: "restarting" | "restarted" | "gave-up", reason,
+// attempt, max}. After maxRestarts deaths in a row with no successful
+// explanation in between it stops trying ("gave-up"): every later request
+// fails with that message.
 export class Explainer {
-  constructor(engine = new EngineClient()) {
+  constructor(engine = new EngineClient(), { maxRestarts = 3 } = {}) {
     this.engine = engine;
     this.model = null; // engine's model info
     this.modelId = ""; // catalog id or file name
@@ -93,6 +102,84 @@ export class Explainer {
     this.lutCache = new Map();
     this.info = null;
     this.prefetched = new Map(); // catalog id → promise of the model's bytes
+    this.modelSource = null; // {blob, name} of the loaded model
+    this.imageSource = null; // {blob, name} of the loaded image
+    this.topk = 5;
+    this.maxRestarts = maxRestarts;
+    this.crashes = 0; // engine deaths since the last successful explanation
+    this.recovery = null; // promise while recovering
+    this.gaveUp = null; // EngineError once recovery stopped trying
+    this.recoveryListeners = new Set();
+    this.engine.onEvent((ev) => {
+      if (ev.type === "fatal" && this.info) this.recover(ev.message);
+    });
+  }
+
+  onRecovery(fn) {
+    this.recoveryListeners.add(fn);
+    return () => this.recoveryListeners.delete(fn);
+  }
+
+  tell(ev) {
+    for (const l of this.recoveryListeners) l(Object.assign({ max: this.maxRestarts }, ev));
+  }
+
+  // request waits for a recovery in progress, then asks the engine.
+  async request(op, args, transfer, opts) {
+    while (this.recovery) await this.recovery;
+    if (this.gaveUp) throw this.gaveUp;
+    return this.engine.request(op, args, transfer, opts);
+  }
+
+  // recover restarts the dead engine and reloads the model, the image and
+  // the prediction; a death during the reload counts as one more.
+  recover(reason) {
+    if (this.recovery || this.gaveUp) return this.recovery;
+    this.recovery = (async () => {
+      for (;;) {
+        this.crashes++;
+        if (this.crashes > this.maxRestarts) {
+          this.gaveUp = new EngineError(`The engine stopped ${this.crashes} times in a row (last: ${reason}); CamLens stopped restarting it. Reload the page to start again.`, "crashed");
+          this.tell({ phase: "gave-up", reason, attempt: this.crashes, message: this.gaveUp.message });
+          return;
+        }
+        this.tell({ phase: "restarting", reason, attempt: this.crashes });
+        try {
+          await this.reload();
+          this.tell({ phase: "restarted", reason, attempt: this.crashes });
+          return;
+        } catch (e) {
+          if (!e || e.code !== "crashed") {
+            // The engine runs but refused what it accepted before: say so
+            // and carry on with what could be reloaded.
+            this.tell({ phase: "restarted", reason, attempt: this.crashes, error: e });
+            return;
+          }
+          reason = e.message;
+        }
+      }
+    })().finally(() => {
+      this.recovery = null;
+    });
+    return this.recovery;
+  }
+
+  async reload() {
+    await this.engine.restart();
+    const hadPrediction = !!this.prediction;
+    if (this.modelSource) {
+      const buf = await this.modelSource.blob.arrayBuffer();
+      const r = await this.engine.request("loadModel", { data: buf, name: this.modelSource.name }, [buf]);
+      this.model = r.model;
+    }
+    if (this.imageSource) {
+      const buf = await this.imageSource.blob.arrayBuffer();
+      this.image = await this.engine.request("setImage", { data: buf, name: this.imageSource.name }, [buf]);
+    }
+    this.prediction = null;
+    if (hadPrediction && this.model && this.image) {
+      this.prediction = await this.engine.request("predict", { crop: this.crop || null, topk: this.topk });
+    }
   }
 
   // prefetch starts downloading a catalog model while the engine boots;
@@ -106,17 +193,25 @@ export class Explainer {
   }
 
   async hello() {
-    if (!this.info) this.info = await this.engine.request("hello");
+    if (!this.info) this.info = await this.request("hello");
     return this.info;
+  }
+
+  // limits are the engine's size limits (the hello reply's), or null
+  // before hello.
+  get limits() {
+    return this.info && this.info.limits ? this.info.limits : null;
   }
 
   // loadModelBytes hands a model file to the engine (the buffer is
   // transferred). name decides the format when the bytes do not
   // (".onnx" or a CamLens ".safetensors" file).
   async loadModelBytes(buf, name, id = name) {
-    const r = await this.engine.request("loadModel", { data: buf, name }, [buf]);
+    const blob = new Blob([buf]);
+    const r = await this.request("loadModel", { data: buf, name }, [buf]);
     this.model = r.model;
     this.modelId = id;
+    this.modelSource = { blob, name };
     this.prediction = null;
     return r.model;
   }
@@ -138,9 +233,11 @@ export class Explainer {
   }
 
   async setImageBytes(buf, name = "image") {
-    const r = await this.engine.request("setImage", { data: buf, name }, [buf]);
+    const blob = new Blob([buf]);
+    const r = await this.request("setImage", { data: buf, name }, [buf]);
     this.image = r;
     this.imageName = name;
+    this.imageSource = { blob, name };
     this.prediction = null;
     return r;
   }
@@ -163,8 +260,9 @@ export class Explainer {
   async predict(crop = this.crop, topk = 5) {
     if (!this.model) throw new EngineError("no model loaded", "state");
     if (!this.image) throw new EngineError("no image loaded", "state");
-    const r = await this.engine.request("predict", { crop: crop || null, topk });
+    const r = await this.request("predict", { crop: crop || null, topk });
     this.crop = crop || null;
+    this.topk = topk;
     this.prediction = r;
     return r;
   }
@@ -173,23 +271,29 @@ export class Explainer {
   // eigenSmooth}; progress and signal as for requests.
   async explain(opts, { signal, onProgress } = {}) {
     if (!this.prediction) throw new EngineError("no prediction yet (load a model and an image)", "state");
-    return this.engine.request("explain", {
-      method: opts.method || "gradcam",
-      class: Number.isInteger(opts.class) ? opts.class : -1,
-      layers: opts.layers || [],
-      target: opts.target || "logit",
-      counterfactual: !!opts.counterfactual,
-      eigenSmooth: !!opts.eigenSmooth,
-    }, [], { signal, onProgress });
+    const r = await this.request("explain", explainArgs(opts), [], { signal, onProgress });
+    this.crashes = 0;
+    return r;
+  }
+
+  // metrics checks the explanation opts describes (as for explain):
+  // RISE's deletion and insertion curves and AUCs of its map and of a
+  // random map, {method, class, label, steps, map: {deletion, insertion},
+  // random: {deletion, insertion}}, each curve {fractions, scores, auc}.
+  async metrics(opts, { signal, onProgress } = {}) {
+    if (!this.prediction) throw new EngineError("no prediction yet (load a model and an image)", "state");
+    const r = await this.request("metrics", explainArgs(opts), [], { signal, onProgress });
+    this.crashes = 0;
+    return r;
   }
 
   async exportLast(kind, colormap, alpha) {
-    return this.engine.request("export", { kind, colormap, alpha });
+    return this.request("export", { kind, colormap, alpha });
   }
 
   async lut(name) {
     if (!this.lutCache.has(name)) {
-      const r = await this.engine.request("colormap", { colormap: name });
+      const r = await this.request("colormap", { colormap: name });
       this.lutCache.set(name, r.lut);
     }
     return this.lutCache.get(name);
@@ -203,6 +307,48 @@ export class Explainer {
     const i = this.model ? this.model.labels.indexOf(String(c)) : -1;
     if (i < 0) throw new EngineError(`unknown class ${JSON.stringify(c)}`, "input");
     return i;
+  }
+}
+
+function explainArgs(opts) {
+  return {
+    method: opts.method || "gradcam",
+    class: Number.isInteger(opts.class) ? opts.class : -1,
+    layers: opts.layers || [],
+    target: opts.target || "logit",
+    counterfactual: !!opts.counterfactual,
+    eigenSmooth: !!opts.eigenSmooth,
+  };
+}
+
+// formatBytes writes a size for people in decimal units, as the engine
+// does (wasm/engine/worker's formatBytes).
+export function formatBytes(n) {
+  const mb = 1e6;
+  if (n >= 100 * mb) return `${Math.round(n / mb)} MB`;
+  if (n >= mb) return `${(n / mb).toFixed(1)} MB`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} kB`;
+  return `${n} bytes`;
+}
+
+// checkFileSize throws an EngineError (code "input") when a file is over
+// the engine's limit for its kind ("image" or "model"; a model's format
+// from its name), before any of it is read. limits: the engine's
+// (Explainer.limits); null skips the check.
+export function checkFileSize(file, kind, limits) {
+  if (!limits) return;
+  let limit, what;
+  if (kind === "image") {
+    [limit, what] = [limits.imageBytes, "an image"];
+  } else if (/\.onnx$/i.test(file.name)) {
+    [limit, what] = [limits.onnxBytes, "an ONNX model"];
+  } else if (/\.safetensors$/i.test(file.name)) {
+    [limit, what] = [limits.modelBytes, "a CamLens model file"];
+  } else {
+    [limit, what] = [Math.max(limits.modelBytes, limits.onnxBytes), "a model file"];
+  }
+  if (file.size > limit) {
+    throw new EngineError(`${file.name} is ${formatBytes(file.size)}; the limit for ${what} is ${formatBytes(limit)}. CamLens did not read it.`, "input");
   }
 }
 

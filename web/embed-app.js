@@ -35,6 +35,9 @@ function caption(text, error) {
 }
 
 function fail(e) {
+  // A request the engine's death interrupted: the recovery below says so
+  // and explains again.
+  if (e && e.code === "crashed" && ex.info && !ex.gaveUp) return;
   const message = e instanceof Error ? e.message : String(e);
   caption(message, true);
   tell("error", { message });
@@ -169,5 +172,13 @@ async function start() {
     caption("Waiting for an image");
   }
 }
+
+// The engine restarts itself when it dies (Explainer); say so, and
+// explain again once it has the model and the image back.
+ex.onRecovery((ev) => {
+  if (ev.phase === "restarting") caption(`The engine stopped (${ev.reason}); restarting it…`);
+  else if (ev.phase === "restarted" && ex.prediction) render(false).catch(fail);
+  else if (ev.phase === "gave-up") fail(ev.message);
+});
 
 start().catch(fail).finally(() => { document.body.dataset.ready = "1"; });

@@ -5,12 +5,58 @@
 // and the engine uses them for its heavy loops; otherwise it uses pure Go.
 // The Go program installs its own message handler and posts
 // {type: "ready"} once it listens; the page sends nothing before.
+// When the Go program exits (it never does unless it failed: a panic no
+// handler caught, out of memory), {type: "fatal"} tells the page why, in
+// the words of the last lines the Go runtime printed.
 "use strict";
 importScripts("../wasm_exec.js");
 const KERNELS = "__CAMLENS_KERNELS__"; // written by scripts/build: a URL or ""
+
+// The last lines the Go program wrote (a panic's message is among them).
+const lastLines = [];
+const writeSync = globalThis.fs.writeSync.bind(globalThis.fs);
+const decoder = new TextDecoder("utf-8");
+let partial = "";
+globalThis.fs.writeSync = (fd, buf) => {
+  partial += decoder.decode(buf, { stream: true });
+  const lines = partial.split("\n");
+  partial = lines.pop();
+  for (const l of lines) {
+    lastLines.push(l);
+    if (lastLines.length > 40) lastLines.shift();
+  }
+  return writeSync(fd, buf);
+};
+
+// why names the failure from the Go runtime's last words: "panic: …",
+// "fatal error: …" or "runtime: out of memory".
+function why(code) {
+  const lines = lastLines.concat(partial ? [partial] : []);
+  const first = lines.find((l) => /^(panic: |fatal error: |runtime: out of memory)/.test(l));
+  if (first) return first.length > 300 ? first.slice(0, 300) + "…" : first;
+  return code !== undefined ? `the Go program exited with code ${code}` : "the Go program exited";
+}
+
+// Test hook (camlens.debug.crashEngine("throw")): an exception nothing
+// catches, as a WebAssembly trap in the engine would be.
+self.addEventListener("message", (ev) => {
+  const d = ev.data;
+  if (d && d.op === "crash" && d.kind === "throw") {
+    setTimeout(() => {
+      throw new Error("camlens engine: uncaught exception requested by the page (camlens.debug.crashEngine)");
+    });
+  }
+});
+
 (async function () {
   try {
     const go = new Go();
+    let exitCode;
+    const exit = go.exit;
+    go.exit = (code) => {
+      exitCode = code;
+      exit(code);
+    };
     const resp = fetch("../engine.wasm");
     const kernels = KERNELS ? fetch(KERNELS).then((r) => (r.ok ? r.arrayBuffer() : null)).catch(() => null) : null;
     let inst;
@@ -29,7 +75,7 @@ const KERNELS = "__CAMLENS_KERNELS__"; // written by scripts/build: a URL or ""
       }
     }
     await go.run(inst.instance);
-    self.postMessage({ type: "fatal", message: "the engine stopped" });
+    self.postMessage({ type: "fatal", message: why(exitCode) });
   } catch (e) {
     self.postMessage({ type: "fatal", message: "could not start the engine: " + (e && e.message ? e.message : e) });
   }
