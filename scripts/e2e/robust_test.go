@@ -70,7 +70,9 @@ func TestAppBadInput(t *testing.T) {
 			data: func(*testing.T) []byte { return badfiles.PNGHeader(20000, 20000) },
 			want: "huge.png: imaging: png image is 20000×20000 = 400000000 pixels, limit 50000000: image too large"},
 		{name: "PDF renamed .png", file: "notes.png", input: "#image-file", after: "image",
-			data: func(*testing.T) []byte { return []byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n") },
+			data: func(*testing.T) []byte {
+				return []byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n")
+			},
 			want: "notes.png: imaging: not an image: looks like a PDF document"},
 		{name: "empty image", file: "empty.jpg", input: "#image-file", after: "image",
 			data: func(*testing.T) []byte { return nil },
