@@ -603,7 +603,7 @@ function run(fn, auto = false) {
     else if (isCrash(e)) setStatus("Restarting the engine…");
     else {
       showError(e);
-      setStatus("Ready.");
+      setStatus(ex.model && ex.image && lastResult ? "Ready; the previous model and image are still loaded." : "Ready.");
     }
   });
 }
