@@ -794,7 +794,7 @@ func TestZeroMapNote(t *testing.T) {
 	if w.Code != 200 {
 		t.Fatalf("png: status %d: %s", w.Code, w.Body)
 	}
-	if note, _ := url.QueryUnescape(w.Header().Get("X-CamLens-Note")); note != got.Note {
+	if note, _ := url.PathUnescape(w.Header().Get("X-CamLens-Note")); note != got.Note {
 		t.Errorf("X-CamLens-Note %q, want %q", note, got.Note)
 	}
 	// A class that does look at the image has no note.

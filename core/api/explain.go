@@ -430,10 +430,10 @@ func (h *Handler) explain(w http.ResponseWriter, r *http.Request) *Error {
 		Backward: ms(res.Timings.Backward), Method: ms(res.Timings.Method),
 	}
 	w.Header().Set("X-CamLens-Class", strconv.Itoa(res.Class))
-	w.Header().Set("X-CamLens-Label", url.QueryEscape(res.Label))
+	w.Header().Set("X-CamLens-Label", url.PathEscape(res.Label))
 	w.Header().Set("X-CamLens-Method", res.Method)
 	if res.Note != "" {
-		w.Header().Set("X-CamLens-Note", url.QueryEscape(res.Note))
+		w.Header().Set("X-CamLens-Note", url.PathEscape(res.Note))
 	}
 	if req.format == "json" {
 		out := explainJSON{

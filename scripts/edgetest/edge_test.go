@@ -14,6 +14,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -403,8 +404,8 @@ func testRoutes(t *testing.T, w *worker, root string, ss []sample) {
 		if !bytes.Equal(nat.body, pngReply.body) {
 			t.Errorf("%s png: the Worker's overlay differs from the native handler's", s.File)
 		}
-		if pngReply.header.Get("X-Camlens-Label") != s.Expected {
-			t.Errorf("%s png: X-CamLens-Label %q", s.File, pngReply.header.Get("X-Camlens-Label"))
+		if l, err := url.PathUnescape(pngReply.header.Get("X-Camlens-Label")); err != nil || l != s.Expected {
+			t.Errorf("%s png: X-CamLens-Label %q (%v)", s.File, pngReply.header.Get("X-Camlens-Label"), err)
 		}
 	}
 }
