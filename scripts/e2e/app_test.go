@@ -227,6 +227,32 @@ func (p *page) noError() {
 
 // TestApp drives the full page (index.html) through its main states in one
 // tab: each step starts from where the previous one left.
+// cancelSlowMethod starts Score-CAM, presses Cancel as soon as it shows,
+// checks the page says so and is idle, and then that Grad-CAM still works.
+// It returns the sequence number of the Grad-CAM explanation.
+func (p *page) cancelSlowMethod(seq int) int {
+	p.t.Helper()
+	ok := eval[bool](p, `(async () => {
+		const m = document.getElementById("method");
+		m.value = "scorecam";
+		m.dispatchEvent(new Event("change"));
+		const cancel = document.getElementById("cancel");
+		for (let i = 0; i < 200 && cancel.hidden; i++) await new Promise((r) => setTimeout(r, 0));
+		if (cancel.hidden) return false;
+		cancel.click();
+		return true;
+	})()`)
+	if !ok {
+		p.t.Fatal("Score-CAM showed no Cancel button")
+	}
+	p.wait(`document.getElementById("status").textContent === "Cancelled." && document.body.dataset.busy === "0"`, 60*time.Second)
+	p.noError()
+	p.change("method", "gradcam")
+	seq = p.shown(seq)
+	p.noError()
+	return seq
+}
+
 func TestApp(t *testing.T) {
 	p := newPage(t)
 	p.viewport(1280, 900, false)
@@ -489,25 +515,7 @@ func TestApp(t *testing.T) {
 
 	t.Run("cancel slow method", func(t *testing.T) {
 		p.t = t
-		// Start Score-CAM and press Cancel as soon as it shows.
-		ok := eval[bool](p, `(async () => {
-			const m = document.getElementById("method");
-			m.value = "scorecam";
-			m.dispatchEvent(new Event("change"));
-			const cancel = document.getElementById("cancel");
-			for (let i = 0; i < 100 && cancel.hidden; i++) await new Promise((r) => setTimeout(r, 0));
-			if (cancel.hidden) return false;
-			cancel.click();
-			return true;
-		})()`)
-		if !ok {
-			t.Fatal("Score-CAM showed no Cancel button")
-		}
-		p.wait(`document.getElementById("status").textContent === "Cancelled." && document.body.dataset.busy === "0"`, 60*time.Second)
-		p.noError()
-		p.change("method", "gradcam")
-		seq = p.shown(seq)
-		p.noError()
+		seq = p.cancelSlowMethod(seq)
 	})
 
 	t.Run("webcam", func(t *testing.T) {

@@ -204,24 +204,7 @@ func TestAppBadInput(t *testing.T) {
 
 	t.Run("cancel Score-CAM", func(t *testing.T) {
 		p.t = t
-		ok := eval[bool](p, `(async () => {
-			const m = document.getElementById("method");
-			m.value = "scorecam";
-			m.dispatchEvent(new Event("change"));
-			const cancel = document.getElementById("cancel");
-			for (let i = 0; i < 200 && cancel.hidden; i++) await new Promise((r) => setTimeout(r, 0));
-			if (cancel.hidden) return false;
-			cancel.click();
-			return true;
-		})()`)
-		if !ok {
-			t.Fatal("Score-CAM showed no Cancel button")
-		}
-		p.wait(`document.getElementById("status").textContent === "Cancelled." && document.body.dataset.busy === "0"`, 60*time.Second)
-		p.noError()
-		p.change("method", "gradcam")
-		seq = p.shown(seq)
-		p.noError()
+		seq = p.cancelSlowMethod(seq)
 	})
 
 	// The engine dies; the page restarts it, reloads the model and the

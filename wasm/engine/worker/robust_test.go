@@ -182,26 +182,7 @@ func TestMetricsMatchesCore(t *testing.T) {
 	h.call(Request{Op: "setImage", Data: photo, Name: "p.png"})
 	h.call(Request{Op: "predict", Crop: crop})
 
-	m, err := modelfile.Parse(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cm, err := cam.NewModel(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, _, err := imaging.Decode(photo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, err := imaging.ToTensor(img, image.Rect(8, 2, 34, 28), m.Meta.Preprocess)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := cm.NewSession(x)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess := coreSession(t, file, photo, image.Rect(8, 2, 34, 28))
 	for _, tc := range []struct {
 		method string
 		class  int

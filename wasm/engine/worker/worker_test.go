@@ -106,6 +106,33 @@ func modelBytes(t *testing.T, channels int, square bool) []byte {
 	return b
 }
 
+// coreSession is the session the core gives for the model file, the
+// image and the crop, without the worker: what the worker must match.
+func coreSession(t *testing.T, file, photo []byte, crop image.Rectangle) *cam.Session {
+	t.Helper()
+	m, err := modelfile.Parse(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm, err := cam.NewModel(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _, err := imaging.Decode(photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := imaging.ToTensor(img, crop, m.Meta.Preprocess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := cm.NewSession(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sess
+}
+
 func TestHello(t *testing.T) {
 	h := newHarness(t)
 	r := h.call(Request{Op: "hello"})
@@ -156,26 +183,7 @@ func TestExplainMatchesCore(t *testing.T) {
 	}
 
 	// The same computation with the core directly.
-	m, err := modelfile.Parse(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cm, err := cam.NewModel(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, _, err := imaging.Decode(photo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, err := imaging.ToTensor(im, image.Rect(10, 4, 34, 28), m.Meta.Preprocess)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := cm.NewSession(x)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess := coreSession(t, file, photo, image.Rect(10, 4, 34, 28))
 	want := sess.Predictions(3)
 	for i, p := range want {
 		if preds[i]["class"] != p.Class || preds[i]["prob"] != float64(p.Prob) {
