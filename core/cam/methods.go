@@ -22,11 +22,7 @@ func gradCAMWeights(l *layerData) []float32 {
 	w := make([]float32, l.C)
 	n := l.hw()
 	for k := range w {
-		s := 0.0
-		for _, g := range l.G[k*n : (k+1)*n] {
-			s += float64(g)
-		}
-		w[k] = float32(s / float64(n))
+		w[k] = float32(sum64(l.G[k*n:(k+1)*n]) / float64(n))
 	}
 	return w
 }
@@ -54,24 +50,32 @@ func gradCAMPlusPlusWeights(l *layerData) []float32 {
 	n := l.hw()
 	for k := range w {
 		a, g := l.A[k*n:(k+1)*n], l.G[k*n:(k+1)*n]
-		sa := 0.0
-		for _, v := range a {
-			sa += float64(v)
-		}
-		sa = float64(float32(sa))
-		s := 0.0
-		for _, gv := range g {
-			if gv <= 0 { // relu(g) = 0 (and α = 0 where g = 0)
-				continue
-			}
-			g1 := float64(gv)
-			g2 := g1 * g1
-			alpha := g2 / (2*g2 + sa*g2*g1 + 1e-6)
-			s += g1 * alpha
-		}
-		w[k] = float32(s)
+		sa := sum64(a)
+		w[k] = float32(plusPlusSum(g, float64(float32(sa))))
 	}
 	return w
+}
+
+// plusPlusSum is Σ relu(g)·α over one channel's gradients, α = g²/(2g² +
+// sa·g³ + 1e-6), in float64 and in order. Terms where g ≤ 0 are not added
+// (relu(g) = 0, and α = 0 where g = 0): they are computed and masked to
+// +0, which adds nothing to a sum of non-negative terms, so the loop has
+// no branch (see kern.go).
+//
+//go:noinline
+func plusPlusSum(g []float32, sa float64) float64 {
+	s := 0.0
+	for _, gv := range g {
+		g1 := float64(gv)
+		g2 := g1 * g1
+		t := g1 * (g2 / (2*g2 + sa*g2*g1 + 1e-6))
+		var keep uint64
+		if gv > 0 {
+			keep = ^uint64(0) // a select, not a branch
+		}
+		s += math.Float64frombits(math.Float64bits(t) & keep)
+	}
+	return s
 }
 
 // hiResCAMElems: G⊙A (HiResCAM; its channel sum is the map).
@@ -127,6 +131,41 @@ func channelSum(x []float32, c, n int) []float32 {
 		out[i] = float32(v)
 	}
 	return out
+}
+
+// elemKind names the element-wise methods for sumElems.
+type elemKind int
+
+const (
+	elemWeighted    elemKind = iota // w_k·A (weighted)
+	elemHiRes                       // G·A (hiResCAMElems)
+	elemElementWise                 // relu(G·A) (gradCAMElementWiseElems)
+	elemLayerCAM                    // relu(G)·A (layerCAMElems)
+)
+
+// sumElems writes the channel sum of a method's C×h×w elements into raw
+// (h·w) without materialising them: channelSum(weighted(l, w)) for
+// elemWeighted, channelSum(elems(l)) otherwise, with the same float32
+// products and the same float64 sums in the same order, so the results
+// are identical (l.G is finite: gradients are checked where they are
+// computed). acc is scratch of h·w float64.
+func sumElems(kind elemKind, l *layerData, w []float32, acc []float64, raw []float32) {
+	n := l.hw()
+	acc, raw = acc[:n], raw[:n]
+	clear(acc)
+	for k := range l.C {
+		a := l.A[k*n : (k+1)*n]
+		a = a[:len(acc)]
+		switch kind {
+		case elemWeighted:
+			accScaled(acc, a, w[k])
+		default:
+			accProd(kind, acc, a, l.G[k*n:(k+1)*n])
+		}
+	}
+	for i, v := range acc {
+		raw[i] = float32(v)
+	}
 }
 
 // softmax32 is torch.nn.Softmax over a vector, in float64, returned as

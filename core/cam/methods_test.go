@@ -78,3 +78,49 @@ func TestMethodsOnFixtureGradients(t *testing.T) {
 		}
 	}
 }
+
+// TestSumElemsMatchesChannelSum: the fused channel sums equal channelSum of
+// the materialised elements bit for bit, for every element-wise kind.
+func TestSumElemsMatchesChannelSum(t *testing.T) {
+	seed := uint32(5)
+	rnd := func() float32 {
+		seed = seed*1664525 + 1013904223
+		return float32(int32(seed)) / (1 << 30)
+	}
+	l := &layerData{C: 13, H: 7, W: 5}
+	n := l.C * l.hw()
+	l.A, l.G = make([]float32, n), make([]float32, n)
+	for i := range n {
+		l.A[i], l.G[i] = rnd(), rnd()
+	}
+	w := gradCAMWeights(l)
+	tests := []struct {
+		name string
+		kind elemKind
+		ref  []float32
+	}{
+		{"weighted", elemWeighted, weighted(l, w)},
+		{"hirescam", elemHiRes, hiResCAMElems(l)},
+		{"gradcam-elementwise", elemElementWise, gradCAMElementWiseElems(l)},
+		{"layercam", elemLayerCAM, layerCAMElems(l)},
+	}
+	acc := make([]float64, l.hw())
+	for _, tc := range tests {
+		want := channelSum(tc.ref, l.C, l.hw())
+		got := make([]float32, l.hw())
+		for i := range acc {
+			acc[i] = 99 // stale scratch must not leak through
+		}
+		sumElems(tc.kind, l, w, acc, got)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%s: [%d] = %v, channelSum %v", tc.name, i, got[i], want[i])
+			}
+		}
+	}
+	for _, m := range methodList {
+		if m.elems != nil && !m.project && m.sum == elemWeighted {
+			t.Errorf("method %s has elements but no sum kind", m.info.Name)
+		}
+	}
+}

@@ -20,6 +20,12 @@ type Model struct {
 	layers       []Layer
 	defaultLayer string
 	consumers    [][]int // node index → indices of the nodes that read it
+	// pooled maps a target layer whose only reader is a global pooling
+	// node (one value per channel) to that node: its gradient is the
+	// pooling's backward of the C-value gradient at the pooling output
+	// (constant per channel for average pooling), so sessions cache the
+	// C values and expand them into scratch memory.
+	pooled map[int]int
 }
 
 // Layer is a candidate target layer: a node with a 4-D output.
@@ -66,9 +72,13 @@ func NewModel(m *modelfile.Model) (*Model, error) {
 			}
 		}
 	}
+	cm.pooled = map[int]int{}
 	for _, i := range g.Layers() {
 		if i >= g.Output {
 			continue
+		}
+		if p, ok := cm.globalPoolOf(i); ok {
+			cm.pooled[i] = p
 		}
 		s := g.Nodes[i].Shape
 		cm.layers = append(cm.layers, Layer{Name: g.Nodes[i].Spec.Name, Shape: append([]int(nil), s[1:]...)})
@@ -189,6 +199,34 @@ func (m *Model) camRow(i, c int) ([]float32, error) {
 		return nil, fmt.Errorf("cam: dense layer %q has no [K×%d] weight for class %d", g.Nodes[dense].Spec.Name, ch, c)
 	}
 	return append([]float32(nil), w.Data[c*ch:(c+1)*ch]...), nil
+}
+
+// globalPoolOf returns the node that pools layer i to one value per
+// channel when that node is i's only reader and i its only input.
+func (m *Model) globalPoolOf(i int) (int, bool) {
+	g := m.graph
+	if len(m.consumers[i]) != 1 {
+		return 0, false
+	}
+	p := m.consumers[i][0]
+	n := g.Nodes[p]
+	if len(n.In) != 1 || n.Const {
+		return 0, false
+	}
+	switch n.Spec.Op {
+	case "avgpool", "maxpool", "globalavgpool", "reducemean":
+	default:
+		return 0, false
+	}
+	out, in := n.Shape, g.Nodes[i].Shape
+	size := 1
+	for _, d := range out {
+		size *= d
+	}
+	if len(out) < 2 || out[0] != 1 || in[0] != 1 || out[1] != in[1] || size != in[1] {
+		return 0, false
+	}
+	return p, true
 }
 
 // isGlobalPool reports whether n averages each channel over all positions.

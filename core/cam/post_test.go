@@ -136,3 +136,177 @@ func TestProject2DConstantIsZero(t *testing.T) {
 		}
 	}
 }
+
+// boxFloodFill is the reference for Box: a flood fill from every unvisited
+// above-threshold pixel in row-major order, keeping the first largest
+// region.
+func boxFloodFill(m []float32, w, h int) image.Rectangle {
+	hi := float32(0)
+	for _, v := range m[:w*h] {
+		hi = max(hi, v)
+	}
+	if hi <= 0 {
+		return image.Rectangle{}
+	}
+	t := hi * BoxThreshold
+	label := make([]int32, w*h) // 0: unvisited; -1: below; >0: region id
+	var best image.Rectangle
+	bestN := 0
+	for start := range label {
+		if label[start] != 0 {
+			continue
+		}
+		if m[start] < t {
+			label[start] = -1
+			continue
+		}
+		label[start] = 1
+		stack := []int{start}
+		n := 0
+		r := image.Rect(start%w, start/w, start%w+1, start/w+1)
+		for len(stack) > 0 {
+			p := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			n++
+			x, y := p%w, p/w
+			r = r.Union(image.Rect(x, y, x+1, y+1))
+			for dy := -1; dy <= 1; dy++ {
+				for dx := -1; dx <= 1; dx++ {
+					nx, ny := x+dx, y+dy
+					if nx < 0 || ny < 0 || nx >= w || ny >= h {
+						continue
+					}
+					q := ny*w + nx
+					if label[q] != 0 {
+						continue
+					}
+					if m[q] < t {
+						label[q] = -1
+						continue
+					}
+					label[q] = 1
+					stack = append(stack, q)
+				}
+			}
+		}
+		if n > bestN {
+			best, bestN = r, n
+		}
+	}
+	return best
+}
+
+// TestBoxMatchesFloodFill compares the run-based Box with a flood fill on
+// random maps of many densities and shapes (spirals, diagonals, ties), with
+// one scratch reused across maps as a session does.
+func TestBoxMatchesFloodFill(t *testing.T) {
+	seed := uint32(3)
+	rnd := func() float32 {
+		seed = seed*1664525 + 1013904223
+		return float32(seed>>8) / (1 << 24)
+	}
+	var b boxScratch
+	for it := range 3000 {
+		w, h := 1+int(rnd()*17), 1+int(rnd()*13)
+		density := rnd()
+		m := make([]float32, w*h)
+		for i := range m {
+			if rnd() < density {
+				m[i] = 0.1 + rnd()
+			} else {
+				m[i] = rnd() * 0.1 // some below, some above 15 % of the max
+			}
+		}
+		if it%7 == 0 { // diagonal chains only meet at corners
+			clear(m)
+			for i := range min(w, h) {
+				m[i*w+i] = 1
+				if i+2 < w {
+					m[i*w+i+2] = 1
+				}
+			}
+		}
+		if it%11 == 0 { // two equal regions: the first one wins
+			clear(m)
+			m[0] = 1
+			m[w*h-1] = 1
+		}
+		switch it % 13 { // values the fast path refuses: the plain loops take over
+		case 3:
+			m[int(rnd()*float32(len(m)))] = -0.5
+		case 5:
+			m[int(rnd()*float32(len(m)))] = float32(math.NaN())
+		case 8:
+			m[int(rnd()*float32(len(m)))] = float32(math.Copysign(0, -1))
+		case 9:
+			m[int(rnd()*float32(len(m)))] = float32(math.Inf(1))
+		}
+		want := boxFloodFill(m, w, h)
+		if got := b.box(m, w, h); got != want {
+			t.Fatalf("map %d (%d×%d): box %v, flood fill %v", it, w, h, got, want)
+		}
+		if got := Box(m, w, h); got != want {
+			t.Fatalf("map %d (%d×%d): Box %v, flood fill %v", it, w, h, got, want)
+		}
+	}
+}
+
+func TestFirstNonFinite(t *testing.T) {
+	inf := float32(math.Inf(1))
+	tests := []struct {
+		x    []float32
+		want int
+	}{
+		{nil, -1},
+		{[]float32{0, -0.0, 1e-45, -3.4e38, 3.4e38}, -1},
+		{[]float32{1, inf}, 1},
+		{[]float32{-inf, 1}, 0},
+		{[]float32{1, 2, float32(math.NaN())}, 2},
+	}
+	for _, tc := range tests {
+		if got := firstNonFinite(tc.x); got != tc.want {
+			t.Errorf("firstNonFinite(%v) = %d, want %d", tc.x, got, tc.want)
+		}
+	}
+}
+
+// TestMinMaxTwoPass compares minMax with the library's three-step form,
+// (x − min) then its max, bit for bit, NaN and infinities included.
+func TestMinMaxTwoPass(t *testing.T) {
+	ref := func(x []float32) {
+		lo := x[0]
+		for _, v := range x {
+			lo = minf(lo, v)
+		}
+		hi := float32(0)
+		for i, v := range x {
+			x[i] = v - lo
+			hi = maxf(hi, x[i])
+		}
+		d := float32(minMaxEps + float64(hi))
+		for i, v := range x {
+			x[i] = v / d
+		}
+	}
+	inf, nan := float32(math.Inf(1)), float32(math.NaN())
+	cases := [][]float32{{3}, {0, 0}, {-1, 2, 0.5}, {1e-30, 3e-30}, {-3e38, 3e38}, {1, inf}, {-inf, 1, 2}, {-inf, inf}, {inf, inf}, {1, nan, 2}, {-0.0, 0}}
+	seed := uint32(9)
+	for range 200 {
+		x := make([]float32, 1+seed%50)
+		for i := range x {
+			seed = seed*1664525 + 1013904223
+			x[i] = float32(int32(seed)) / (1 << 20)
+		}
+		cases = append(cases, x)
+	}
+	for _, c := range cases {
+		got, want := append([]float32(nil), c...), append([]float32(nil), c...)
+		minMax(got)
+		ref(want)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+				t.Fatalf("minMax(%v)[%d] = %v, reference %v", c, i, got[i], want[i])
+			}
+		}
+	}
+}

@@ -25,8 +25,10 @@ type method struct {
 	info MethodInfo
 	// weights returns one weight per channel (get_cam_weights).
 	weights func(j *job, li int, l *layerData) ([]float32, error)
-	// elems returns weighted activations C×h×w.
+	// elems returns weighted activations C×h×w; sum names the same
+	// elements for sumElems (the fast path when they are only summed).
 	elems func(l *layerData) []float32
+	sum   elemKind
 	// project: the map is always the first principal component of elems
 	// (EigenCAM, EigenGradCAM).
 	project bool
@@ -48,9 +50,9 @@ var methodList = []*method{
 	{info: MethodInfo{Name: "gradcam", Title: "Grad-CAM", Gradients: true}, weights: pure(gradCAMWeights)},
 	{info: MethodInfo{Name: "gradcam++", Title: "Grad-CAM++", Gradients: true}, weights: pure(gradCAMPlusPlusWeights)},
 	{info: MethodInfo{Name: "xgradcam", Title: "XGrad-CAM", Gradients: true}, weights: pure(xGradCAMWeights)},
-	{info: MethodInfo{Name: "hirescam", Title: "HiResCAM", Gradients: true}, elems: hiResCAMElems},
-	{info: MethodInfo{Name: "gradcam-elementwise", Title: "Grad-CAM element-wise", Gradients: true}, elems: gradCAMElementWiseElems},
-	{info: MethodInfo{Name: "layercam", Title: "LayerCAM", Gradients: true}, elems: layerCAMElems},
+	{info: MethodInfo{Name: "hirescam", Title: "HiResCAM", Gradients: true}, elems: hiResCAMElems, sum: elemHiRes},
+	{info: MethodInfo{Name: "gradcam-elementwise", Title: "Grad-CAM element-wise", Gradients: true}, elems: gradCAMElementWiseElems, sum: elemElementWise},
+	{info: MethodInfo{Name: "layercam", Title: "LayerCAM", Gradients: true}, elems: layerCAMElems, sum: elemLayerCAM},
 	{info: MethodInfo{Name: "eigencam", Title: "EigenCAM"}, elems: func(l *layerData) []float32 { return l.A }, project: true,
 		noCounterfactual: "it does not depend on the class"},
 	{info: MethodInfo{Name: "eigengradcam", Title: "EigenGrad-CAM", Gradients: true}, elems: hiResCAMElems, project: true},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -34,6 +35,7 @@ type Session struct {
 
 	grads gradCache
 	outs  map[outKey]*tensor.Tensor // per-channel outputs of perturbed passes, C×K
+	ws    workspace                 // scratch of the map pipeline
 }
 
 // GradCacheFloats bounds the gradients a session keeps (float32 values,
@@ -340,8 +342,10 @@ func (s *Session) Explain(ctx context.Context, r Request) (*Result, error) {
 		return nil, err
 	}
 	res.Note = j.note()
-	res.Box = Box(res.Map, res.W, res.H)
-	res.Peak = Peak(res.Map, res.W, res.H)
+	// One pass for the peak and the box's maximum (the map is finite).
+	at, hi := peak(res.Map)
+	res.Peak = image.Pt(at%res.W, at/res.W)
+	res.Box = s.ws.box.boxMax(res.Map, res.W, res.H, maxf(hi, 0))
 	res.Timings.Method = time.Since(start) - res.Timings.Forward - res.Timings.Backward
 	return res, nil
 }
@@ -403,6 +407,9 @@ func (j *job) run() error {
 			}
 		}
 	}
+	// One layer: its map is post-processed straight into the result and
+	// aggregated in place; several: each into a scratch map first.
+	res.Map = make([]float32, res.H*res.W)
 	maps := make([][]float32, len(idx))
 	for i, li := range idx {
 		a := s.act.Out[li]
@@ -418,9 +425,13 @@ func (j *job) run() error {
 			res.Raw = &tensor.Tensor{Shape: []int{l.H, l.W}, Data: raw}
 			res.Weights = w
 		}
-		maps[i] = postprocess(raw, l.H, l.W, res.H, res.W)
+		maps[i] = res.Map
+		if len(idx) > 1 {
+			maps[i] = s.ws.layer(i, len(res.Map))
+		}
+		s.ws.postprocessInto(maps[i], raw, l.H, l.W, res.H, res.W)
 	}
-	res.Map = aggregate(maps)
+	aggregateInto(res.Map, maps)
 	if j.meth.guided {
 		g, err := j.guidedGradient()
 		if err != nil {
@@ -443,33 +454,49 @@ func (j *job) run() error {
 func (j *job) layerMap(li int, l *layerData) ([]float32, []float32, error) {
 	var w, elems []float32
 	var err error
-	switch {
-	case j.meth.weights != nil:
+	if j.meth.weights != nil {
 		if w, err = j.meth.weights(j, li, l); err != nil {
 			return nil, nil, err
 		}
-		elems = weighted(l, w)
-	default:
-		elems = j.meth.elems(l)
 	}
 	if j.meth.project || j.req.EigenSmooth {
+		if w != nil {
+			elems = weighted(l, w)
+		} else {
+			elems = j.meth.elems(l)
+		}
 		raw, err := project2D(elems, l.C, l.H*l.W)
 		return raw, w, err
 	}
-	return channelSum(elems, l.C, l.H*l.W), w, nil
+	raw := make([]float32, l.hw())
+	sumElems(j.meth.sum, l, w, j.s.ws.f64(l.hw()), raw)
+	return raw, w, nil
 }
 
 // gradients returns the gradients of the job's target at the given nodes,
-// running one backward pass for those not cached.
+// running one backward pass for those not cached. A layer whose only
+// reader is a global pooling (Model.pooled) is reached through it: the
+// cache keeps the pooling output's gradient (one value per channel) and
+// the layer's gradient is that node's backward of it, computed into the
+// session's scratch memory — the very arithmetic of a backward pass down
+// to the layer, without a C×h×w allocation per class. The returned
+// tensors are valid until the session's next call.
 func (j *job) gradients(nodes []int) (map[int]*tensor.Tensor, error) {
 	s := j.s
 	out := make(map[int]*tensor.Tensor, len(nodes))
-	var missing []int
-	for _, n := range nodes {
-		if g, ok := s.grads.get(gradKey{class: j.class, kind: j.kind, node: n}); ok {
-			out[n] = g
-		} else {
-			missing = append(missing, n)
+	src := make([]int, len(nodes))             // the node whose gradient is cached for nodes[i]
+	have := make([]*tensor.Tensor, len(nodes)) // its gradient
+	var missing, layers []int
+	for i, n := range nodes {
+		src[i] = n
+		if p, ok := s.model.pooled[n]; ok {
+			src[i] = p
+		}
+		if g, ok := s.grads.get(gradKey{class: j.class, kind: j.kind, node: src[i]}); ok {
+			have[i] = g
+		} else if !slices.Contains(missing, src[i]) {
+			missing = append(missing, src[i])
+			layers = append(layers, n)
 		}
 	}
 	if len(missing) > 0 {
@@ -477,25 +504,62 @@ func (j *job) gradients(nodes []int) (map[int]*tensor.Tensor, error) {
 		if j.kind == "softmax" {
 			t = nn.Softmax{Class: j.class}
 		}
-		got, err := j.backward(t, missing, false)
+		got, err := j.backwardAt(t, missing, layers, false)
 		if err != nil {
 			return nil, err
 		}
 		for _, n := range missing {
-			out[n] = got[n]
 			s.grads.put(gradKey{class: j.class, kind: j.kind, node: n}, got[n])
 		}
-	}
-	if j.neg {
-		for n, g := range out {
-			g = g.Clone()
-			for i, v := range g.Data {
-				g.Data[i] = -v
+		for i := range nodes {
+			if have[i] == nil {
+				have[i] = got[src[i]]
 			}
-			out[n] = g
 		}
 	}
+	for i, n := range nodes {
+		g := have[i]
+		switch {
+		case src[i] != n:
+			g = j.expand(i, n, src[i], g)
+		case j.neg:
+			g = g.Clone()
+			for k, v := range g.Data {
+				g.Data[k] = -v
+			}
+		}
+		out[n] = g
+	}
 	return out, nil
+}
+
+// expand returns the gradient at layer (into scratch slot) from gp, the
+// gradient at its only reader, the pooling node pool: that node's own
+// backward, added into zeros as nn.Graph.Backward does, negated for a
+// counterfactual. The slot is reused as it is when it already holds that.
+func (j *job) expand(slot, layer, pool int, gp *tensor.Tensor) *tensor.Tensor {
+	ws := &j.s.ws
+	for len(ws.gradOf) <= slot {
+		ws.gradOf = append(ws.gradOf, gradTag{})
+	}
+	tag := gradTag{from: gp, neg: j.neg}
+	if ws.gradOf[slot] == tag && slot < len(ws.grads) {
+		return ws.grads[slot]
+	}
+	ws.gradOf[slot] = gradTag{}
+	s := j.s
+	a := s.act.Out[layer]
+	gl := ws.gradBuf(slot, a.Shape)
+	ws.in[0], ws.gin[0] = a, gl
+	s.model.graph.Nodes[pool].Op.Backward(&s.nctx, ws.in[:], s.act.Out[pool], gp, ws.gin[:])
+	ws.in[0], ws.gin[0] = nil, nil
+	if j.neg {
+		for k, v := range gl.Data {
+			gl.Data[k] = -v
+		}
+	}
+	ws.gradOf[slot] = tag
+	return gl
 }
 
 // guidedGradient returns the guided-backprop gradient of the job's target
@@ -524,6 +588,13 @@ func (j *job) guidedGradient() ([]float32, error) {
 }
 
 func (j *job) backward(t nn.Target, wrt []int, guided bool) (map[int]*tensor.Tensor, error) {
+	return j.backwardAt(t, wrt, wrt, guided)
+}
+
+// backwardAt runs one backward pass to the nodes wrt; a non-finite
+// gradient at wrt[i] is reported as one at node layers[i] (the target
+// layer behind a pooling node).
+func (j *job) backwardAt(t nn.Target, wrt, layers []int, guided bool) (map[int]*tensor.Tensor, error) {
 	s := j.s
 	t0 := time.Now()
 	defer func() { j.res.Timings.Backward += time.Since(t0) }()
@@ -539,11 +610,11 @@ func (j *job) backward(t nn.Target, wrt []int, guided bool) (map[int]*tensor.Ten
 		return nil, fmt.Errorf("cam: backward pass: %w", err)
 	}
 	s.backwards++
-	for _, k := range wrt {
+	for i, k := range wrt {
 		if err := got[k].CheckFinite(); err != nil {
 			where := "the input"
-			if k != nn.InputIndex {
-				where = fmt.Sprintf("layer %q", g.Nodes[k].Spec.Name)
+			if l := layers[i]; l != nn.InputIndex {
+				where = fmt.Sprintf("layer %q", g.Nodes[l].Spec.Name)
 			}
 			return nil, fmt.Errorf("cam: the gradient of class %d (%s) at %s is not finite: the backward pass overflows (%w: %v)", j.class, j.kind, where, nn.ErrNotFinite, err)
 		}
@@ -592,10 +663,8 @@ func checkResult(r *Result) error {
 		}{"raw map", r.Raw.Data})
 	}
 	for _, p := range parts {
-		for i, v := range p.v {
-			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
-				return fmt.Errorf("cam: %s of class %d at layers %q: element %d of the %s is %v (%w)", r.Method, r.Class, r.Layers, i, p.what, v, nn.ErrNotFinite)
-			}
+		if i := firstNonFinite(p.v); i >= 0 {
+			return fmt.Errorf("cam: %s of class %d at layers %q: element %d of the %s is %v (%w)", r.Method, r.Class, r.Layers, i, p.what, p.v[i], nn.ErrNotFinite)
 		}
 	}
 	return nil
@@ -620,6 +689,7 @@ func (j *job) note() string {
 	return fmt.Sprintf("the map is all zero: no position of layer %q contributes positively to the %s", strings.Join(j.res.Layers, `", "`), target)
 }
 
+//go:noinline
 func allZero(x []float32) bool {
 	for _, v := range x {
 		if v != 0 {

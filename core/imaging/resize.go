@@ -141,10 +141,7 @@ func (r *PlaneResizer) Resize(dst, src []float32) {
 			h0 := r.hrows[ts[0].src*dw : (ts[0].src+1)*dw]
 			h1 := r.hrows[ts[1].src*dw : (ts[1].src+1)*dw]
 			h0, h1 = h0[:len(o)], h1[:len(o)]
-			w0, w1 := ts[0].w, ts[1].w
-			for x := range o {
-				o[x] = zero + h0[x]*w0 + h1[x]*w1
-			}
+			lerpRows(o, h0, h1, ts[0].w, ts[1].w, zero)
 			continue
 		}
 		clear(o)
@@ -307,5 +304,26 @@ func sortInts(a []int) {
 		for j := i; j > 0 && a[j] < a[j-1]; j-- {
 			a[j], a[j-1] = a[j-1], a[j]
 		}
+	}
+}
+
+// lerpRows sets o[x] = zero + h0[x]·w0 + h1[x]·w1 (zero is +0: the sums of
+// ResizePlane start from it). Unrolled, and a leaf function: in js/wasm
+// Go compiles each loop back-edge into a jump through the function's block
+// dispatcher, which costs most in long inlined loops.
+//
+//go:noinline
+func lerpRows(o, h0, h1 []float32, w0, w1, zero float32) {
+	h0, h1 = h0[:len(o)], h1[:len(o)]
+	x := 0
+	for ; x+4 <= len(o); x += 4 {
+		a, b, c := h0[x:x+4:x+4], h1[x:x+4:x+4], o[x:x+4:x+4]
+		c[0] = zero + a[0]*w0 + b[0]*w1
+		c[1] = zero + a[1]*w0 + b[1]*w1
+		c[2] = zero + a[2]*w0 + b[2]*w1
+		c[3] = zero + a[3]*w0 + b[3]*w1
+	}
+	for ; x < len(o); x++ {
+		o[x] = zero + h0[x]*w0 + h1[x]*w1
 	}
 }

@@ -193,10 +193,13 @@ func (op *poolOp) Forward(ctx *Context, in []*tensor.Tensor, out *tensor.Tensor)
 					continue
 				}
 				var s float32
-				for i := ay.lo[oy]; i < ay.hi[oy]; i++ {
-					xr := xp[(ay.start[oy]+i)*w:]
-					for j := ax.lo[ox]; j < ax.hi[ox]; j++ {
-						s += xr[ax.start[ox]+j]
+				c0, c1 := ax.start[ox]+ax.lo[ox], ax.start[ox]+ax.hi[ox]
+				r0, r1 := ay.start[oy]+ay.lo[oy], ay.start[oy]+ay.hi[oy]
+				if c0 == 0 && c1 == w { // whole rows: one contiguous run, same order
+					s = sumSeq(s, xp[r0*w:r1*w])
+				} else {
+					for r := r0; r < r1; r++ {
+						s = sumSeq(s, xp[r*w+c0:r*w+c1])
 					}
 				}
 				yp[oy*ow+ox] = s / float32(ay.div[oy]*ax.div[ox])
@@ -223,11 +226,14 @@ func (op *poolOp) Backward(ctx *Context, in []*tensor.Tensor, out, gout *tensor.
 					continue
 				}
 				g /= float32(ay.div[oy] * ax.div[ox])
-				for i := ay.lo[oy]; i < ay.hi[oy]; i++ {
-					gr := gxp[(ay.start[oy]+i)*w:]
-					for j := ax.lo[ox]; j < ax.hi[ox]; j++ {
-						gr[ax.start[ox]+j] += g
-					}
+				c0, c1 := ax.start[ox]+ax.lo[ox], ax.start[ox]+ax.hi[ox]
+				r0, r1 := ay.start[oy]+ay.lo[oy], ay.start[oy]+ay.hi[oy]
+				if c0 == 0 && c1 == w { // whole rows: one contiguous run
+					addConst(gxp[r0*w:r1*w], g)
+					continue
+				}
+				for r := r0; r < r1; r++ {
+					addConst(gxp[r*w+c0:r*w+c1], g)
 				}
 			}
 		}
@@ -363,13 +369,50 @@ func (op *meanOp) Backward(ctx *Context, in []*tensor.Tensor, out, gout *tensor.
 				oy = 0
 			}
 			gr, g := gxp[iy*w:(iy+1)*w], gyp[oy*ow:(oy+1)*ow]
+			if op.w {
+				addConst(gr, g[0]*inv)
+				continue
+			}
 			for ix := range gr {
-				if op.w {
-					gr[ix] += g[0] * inv
-				} else {
-					gr[ix] += g[ix] * inv
-				}
+				gr[ix] += g[ix] * inv
 			}
 		}
 	}
+}
+
+// addConst adds g to every element of x (unrolled; a leaf function for
+// js/wasm, see fill).
+//
+//go:noinline
+func addConst(x []float32, g float32) {
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		y := x[i : i+4 : i+4]
+		y[0] += g
+		y[1] += g
+		y[2] += g
+		y[3] += g
+	}
+	for ; i < len(x); i++ {
+		x[i] += g
+	}
+}
+
+// sumSeq returns s + x[0] + x[1] + … added in order, in float32 (unrolled;
+// the order of the additions is the plain loop's).
+//
+//go:noinline
+func sumSeq(s float32, x []float32) float32 {
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		y := x[i : i+4 : i+4]
+		s += y[0]
+		s += y[1]
+		s += y[2]
+		s += y[3]
+	}
+	for ; i < len(x); i++ {
+		s += x[i]
+	}
+	return s
 }

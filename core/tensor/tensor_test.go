@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -48,13 +49,29 @@ func TestFromData(t *testing.T) {
 }
 
 func TestCheckFinite(t *testing.T) {
-	x := &Tensor{Shape: []int{3}, Data: []float32{1, float32(math.NaN()), 2}}
-	if err := x.CheckFinite(); err == nil {
-		t.Fatal("NaN not reported")
+	inf := float32(math.Inf(1))
+	tests := []struct {
+		name string
+		data []float32
+		bad  int // index named in the error; -1: finite
+	}{
+		{"finite extremes", []float32{0, float32(math.Copysign(0, -1)), math.SmallestNonzeroFloat32, math.MaxFloat32, -math.MaxFloat32}, -1},
+		{"NaN", []float32{1, float32(math.NaN()), 2}, 1},
+		{"-Inf", []float32{1, -inf, 2}, 1},
+		{"+Inf first", []float32{inf, float32(math.NaN())}, 0},
+		{"empty", nil, -1},
 	}
-	x.Data[1] = float32(math.Inf(-1))
-	if err := x.CheckFinite(); err == nil {
-		t.Fatal("-Inf not reported")
+	for _, tc := range tests {
+		x := &Tensor{Shape: []int{len(tc.data)}, Data: tc.data}
+		err := x.CheckFinite()
+		switch {
+		case tc.bad < 0 && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.bad >= 0 && err == nil:
+			t.Errorf("%s: not reported", tc.name)
+		case tc.bad >= 0 && !strings.Contains(err.Error(), fmt.Sprintf("element %d ", tc.bad)):
+			t.Errorf("%s: %v, want element %d", tc.name, err, tc.bad)
+		}
 	}
 }
 
@@ -98,4 +115,30 @@ func ExampleQuantizePerChannel() {
 	// Output:
 	// [64 -127 32 127 0 -127] [0.007874016 0.015748031]
 	// [0.503937 -1 0.2519685 2 0 -2]
+}
+
+func TestAllFinite(t *testing.T) {
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	specials := []float32{nan, -nan, inf, -inf}
+	for n := 0; n <= 9; n++ { // every tail length of the unrolled loop
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(i) - 3.5
+		}
+		if n > 0 {
+			x[n-1] = math.MaxFloat32
+		}
+		if !AllFinite(x) {
+			t.Fatalf("AllFinite(%v) = false", x)
+		}
+		for k := range n {
+			for _, s := range specials {
+				y := append([]float32(nil), x...)
+				y[k] = s
+				if AllFinite(y) {
+					t.Fatalf("AllFinite(%v) = true", y)
+				}
+			}
+		}
+	}
 }
