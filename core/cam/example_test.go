@@ -135,3 +135,27 @@ func BenchmarkExplainCached(b *testing.B) {
 		}
 	}
 }
+
+// When a new image replaces the current one, release the old session: the
+// new session's forward pass then reuses its memory instead of allocating.
+func ExampleSession_Release() {
+	m, c := referenceModel()
+	old, err := m.NewSession(c.Input)
+	if err != nil {
+		panic(err)
+	}
+	r, _ := old.Explain(context.Background(), cam.Request{Class: 5})
+	old.Release() // r stays valid; old cannot explain any more
+	_, err = old.Explain(context.Background(), cam.Request{Class: 5})
+	fmt.Println(r.Peak, err != nil)
+
+	next, err := m.NewSession(c.Input) // writes into the released memory
+	if err != nil {
+		panic(err)
+	}
+	r2, _ := next.Explain(context.Background(), cam.Request{Class: 5})
+	fmt.Println(r2.Peak)
+	// Output:
+	// (2,8) true
+	// (2,8)
+}

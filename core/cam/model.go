@@ -3,6 +3,7 @@ package cam
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/camlens/camlens/core/modelfile"
 	"github.com/camlens/camlens/core/nn"
@@ -11,7 +12,8 @@ import (
 
 // Model is a network ready to explain: its graph built once, its labels and
 // its candidate target layers. A Model is immutable and safe to share
-// between goroutines and sessions.
+// between goroutines and sessions (the only state it changes is a small
+// store of released sessions' activation memory, behind a mutex).
 type Model struct {
 	meta         modelfile.Meta
 	graph        *nn.Graph
@@ -26,6 +28,38 @@ type Model struct {
 	// (constant per channel for average pooling), so sessions cache the
 	// C values and expand them into scratch memory.
 	pooled map[int]int
+
+	// spare holds the activations of released sessions (Session.Release)
+	// for the next session's forward pass to write into: a forward pass
+	// then allocates nothing. At most maxSpare sets are kept.
+	spareMu sync.Mutex
+	spare   []*nn.Activations
+}
+
+// maxSpare bounds the activation sets a Model keeps for reuse.
+const maxSpare = 2
+
+// takeSpare returns released activations to reuse, or nil.
+func (m *Model) takeSpare() *nn.Activations {
+	m.spareMu.Lock()
+	defer m.spareMu.Unlock()
+	n := len(m.spare)
+	if n == 0 {
+		return nil
+	}
+	a := m.spare[n-1]
+	m.spare[n-1] = nil
+	m.spare = m.spare[:n-1]
+	return a
+}
+
+// putSpare keeps a for a later session (unless maxSpare are kept).
+func (m *Model) putSpare(a *nn.Activations) {
+	m.spareMu.Lock()
+	defer m.spareMu.Unlock()
+	if len(m.spare) < maxSpare {
+		m.spare = append(m.spare, a)
+	}
 }
 
 // Layer is a candidate target layer: a node with a 4-D output.

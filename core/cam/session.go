@@ -36,7 +36,12 @@ type Session struct {
 	grads gradCache
 	outs  map[outKey]*tensor.Tensor // per-channel outputs of perturbed passes, C×K
 	ws    workspace                 // scratch of the map pipeline
+
+	released bool // Release was called: act is gone
 }
+
+// errReleased is Explain's error on a released session.
+var errReleased = errors.New("cam: the session was released (Session.Release); start a new one")
 
 // GradCacheFloats bounds the gradients a session keeps (float32 values,
 // 64 MiB); the oldest are dropped first and recomputed when asked for
@@ -127,7 +132,7 @@ func (m *Model) NewSession(x *tensor.Tensor, opts ...SessionOption) (*Session, e
 		o(s)
 	}
 	t0 := time.Now()
-	if s.act, err = m.graph.Forward(&s.nctx, in); err != nil {
+	if s.act, err = m.graph.ForwardInto(&s.nctx, in, m.takeSpare()); err != nil {
 		return nil, fmt.Errorf("cam: forward pass: %w", err)
 	}
 	s.forwardTime = time.Since(t0)
@@ -138,6 +143,25 @@ func (m *Model) NewSession(x *tensor.Tensor, opts ...SessionOption) (*Session, e
 	return s, nil
 }
 
+// Release ends the session and gives its activation memory (every layer's
+// output, about 13 MB for the 112×112 face model) back to its Model, whose
+// next session's forward pass writes into it instead of allocating: call
+// it when a session is replaced (a new image). Results already returned
+// stay valid (they share no memory with the session). After Release, the
+// session's methods that need the forward pass return an error (Explain)
+// or nothing (Logits, Predictions: nil); a second Release does nothing.
+func (s *Session) Release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.act == nil {
+		return
+	}
+	a := s.act
+	s.act, s.grads, s.outs, s.ws = nil, gradCache{}, nil, workspace{}
+	s.released = true
+	s.model.putSpare(a)
+}
+
 // Model returns the model the session explains.
 func (s *Session) Model() *Model { return s.model }
 
@@ -145,7 +169,14 @@ func (s *Session) Model() *Model { return s.model }
 func (s *Session) Input() *tensor.Tensor { return s.input }
 
 // Logits returns a copy of the network output for the input.
-func (s *Session) Logits() []float32 { return append([]float32(nil), s.act.Output().Data...) }
+func (s *Session) Logits() []float32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.act == nil {
+		return nil
+	}
+	return append([]float32(nil), s.act.Output().Data...)
+}
 
 // ForwardTime is how long the session's forward pass took.
 func (s *Session) ForwardTime() time.Duration { return s.forwardTime }
@@ -177,6 +208,11 @@ func (s *Session) PerturbedCount() int {
 // Predictions returns the k classes with the largest logits, largest first
 // (all classes when k ≤ 0 or k > K). Cost: none.
 func (s *Session) Predictions(k int) []Prediction {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.act == nil {
+		return nil
+	}
 	logits := s.act.Output().Data
 	p := nn.SoftmaxRow(logits)
 	idx := make([]int, len(logits))
@@ -286,6 +322,9 @@ func (s *Session) Explain(ctx context.Context, r Request) (*Result, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.act == nil {
+		return nil, errReleased
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("cam: %w", err)
 	}

@@ -2,6 +2,7 @@ package cam
 
 import (
 	"context"
+	"image"
 	"os"
 	"testing"
 
@@ -96,5 +97,35 @@ func BenchmarkFaceMethodSwitch(b *testing.B) {
 	}
 	if s.BackwardCount() != n {
 		b.Fatalf("a method switch ran %d backward passes", s.BackwardCount()-n)
+	}
+}
+
+// BenchmarkFaceGradCAM is Grad-CAM end to end on the face-expression model
+// with the pure-Go kernels: a decoded 256×256 image in (crop, pad, resize,
+// normalise), forward pass, backward to the last block, map out (112×112),
+// then the session is released for the next image's.
+func BenchmarkFaceGradCAM(b *testing.B) {
+	s := faceSession(b)
+	m := s.Model()
+	img := image.NewRGBA(image.Rect(0, 0, 256, 256))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i*7 + i/1024)
+		if i%4 == 3 {
+			img.Pix[i] = 255 // opaque, as a decoded photo
+		}
+	}
+	crop := image.Rect(40, 30, 200, 210)
+	ctx := context.Background()
+	req := Request{Method: "gradcam", Class: -1, Layers: []string{"dense3/out"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := m.SessionFromImage(img, crop)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Explain(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+		s.Release() // as the engine does when the next image comes
 	}
 }

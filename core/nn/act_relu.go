@@ -22,19 +22,37 @@ func init() {
 func (reluOp) OutShape(in [][]int) ([]int, error) { return in[0], nil }
 
 func (reluOp) Forward(ctx *Context, in []*tensor.Tensor, out *tensor.Tensor) {
-	x, y := in[0].Data, out.Data[:len(in[0].Data)]
-	for i, v := range x {
-		// max(v, 0) without a branch: clear every bit when the sign bit
-		// is set (negative values and −0 become +0). Same results as the
-		// builtin max (NaN stays NaN), but that is a runtime call in
-		// js/wasm, and a branch on the sign mispredicts half the time:
-		// this is 2× faster than the branch, 6× faster than max.
-		u := math.Float32bits(v)
-		r := math.Float32frombits(u &^ uint32(int32(u)>>31))
-		if v != v {
-			r = v
-		}
-		y[i] = r
+	reluVec(out.Data[:len(in[0].Data)], in[0].Data)
+}
+
+// reluBits is max(v, 0) on the bits of v without a branch: every bit is
+// cleared when the sign bit is set (negative values and −0 become +0),
+// unless v is a NaN (its magnitude bits exceed the infinity's), which
+// stays. Same results as the builtin max, but that is a runtime call in
+// js/wasm, and a branch on the sign mispredicts half the time.
+func reluBits(u uint32) uint32 {
+	neg := uint32(int32(u) >> 31)
+	nan := uint32(int32(0x7f800000-(u&0x7fffffff)) >> 31)
+	return u &^ (neg &^ nan)
+}
+
+// reluVec sets y[i] = max(x[i], 0), unrolled and in a leaf function (see
+// fill: in js/wasm every loop back-edge and taken branch goes through the
+// function's block dispatcher).
+//
+//go:noinline
+func reluVec(y, x []float32) {
+	x = x[:len(y)]
+	i := 0
+	for ; i+4 <= len(y); i += 4 {
+		s, d := x[i:i+4:i+4], y[i:i+4:i+4]
+		d[0] = math.Float32frombits(reluBits(math.Float32bits(s[0])))
+		d[1] = math.Float32frombits(reluBits(math.Float32bits(s[1])))
+		d[2] = math.Float32frombits(reluBits(math.Float32bits(s[2])))
+		d[3] = math.Float32frombits(reluBits(math.Float32bits(s[3])))
+	}
+	for ; i < len(y); i++ {
+		y[i] = math.Float32frombits(reluBits(math.Float32bits(x[i])))
 	}
 }
 

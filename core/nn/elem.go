@@ -66,18 +66,8 @@ func binRun(k binKind, y, a, b []float32, sa, sb int) {
 	case sa == 1 && sb == 1:
 		a, b = a[:n], b[:n]
 		switch k {
-		case binAdd:
-			for i := range y {
-				y[i] = a[i] + b[i]
-			}
-		case binSub:
-			for i := range y {
-				y[i] = a[i] - b[i]
-			}
-		case binMul:
-			for i := range y {
-				y[i] = a[i] * b[i]
-			}
+		case binAdd, binSub, binMul:
+			binVec(k, y, a, b)
 		case binDiv:
 			for i := range y {
 				y[i] = a[i] / b[i]
@@ -127,6 +117,41 @@ func binRun(k binKind, y, a, b []float32, sa, sb int) {
 		v := binScalar(k, a[0], b[0])
 		for i := range y {
 			y[i] = v
+		}
+	}
+}
+
+// binVec computes y = a ∘ b for +, − and · on equal-length slices,
+// unrolled, in a leaf function (see fill).
+//
+//go:noinline
+func binVec(k binKind, y, a, b []float32) {
+	a, b = a[:len(y)], b[:len(y)]
+	i := 0
+	switch k {
+	case binAdd:
+		for ; i+4 <= len(y); i += 4 {
+			p, q, d := a[i:i+4:i+4], b[i:i+4:i+4], y[i:i+4:i+4]
+			d[0], d[1], d[2], d[3] = p[0]+q[0], p[1]+q[1], p[2]+q[2], p[3]+q[3]
+		}
+		for ; i < len(y); i++ {
+			y[i] = a[i] + b[i]
+		}
+	case binSub:
+		for ; i+4 <= len(y); i += 4 {
+			p, q, d := a[i:i+4:i+4], b[i:i+4:i+4], y[i:i+4:i+4]
+			d[0], d[1], d[2], d[3] = p[0]-q[0], p[1]-q[1], p[2]-q[2], p[3]-q[3]
+		}
+		for ; i < len(y); i++ {
+			y[i] = a[i] - b[i]
+		}
+	case binMul:
+		for ; i+4 <= len(y); i += 4 {
+			p, q, d := a[i:i+4:i+4], b[i:i+4:i+4], y[i:i+4:i+4]
+			d[0], d[1], d[2], d[3] = p[0]*q[0], p[1]*q[1], p[2]*q[2], p[3]*q[3]
+		}
+		for ; i < len(y); i++ {
+			y[i] = a[i] * b[i]
 		}
 	}
 }

@@ -73,6 +73,40 @@ var fuzzSeeds = []string{
 	  {"name":"d","op":"dense","inputs":["x"]}]},"weights":{"d.weight":[2,6]},"scale":3e38}`,
 }
 
+// checkForwardInto runs the forward pass of x again into a copy of a's
+// tensors filled with NaN: every op must overwrite its whole output, so
+// ForwardInto gives a's values bit for bit.
+func checkForwardInto(t *testing.T, g *Graph, x *tensor.Tensor, a *Activations) {
+	t.Helper()
+	reuse := &Activations{Graph: g, Out: make([]*tensor.Tensor, len(g.Nodes))}
+	for i, o := range a.Out {
+		if o == nil {
+			continue
+		}
+		reuse.Out[i] = o.Clone()
+		for j := range reuse.Out[i].Data {
+			reuse.Out[i].Data[j] = float32(math.NaN())
+		}
+	}
+	b, err := g.ForwardInto(nil, x, reuse)
+	if err != nil {
+		t.Fatalf("ForwardInto: %v", err)
+	}
+	for i, o := range a.Out {
+		if o == nil {
+			continue
+		}
+		if b.Out[i] != reuse.Out[i] {
+			t.Fatalf("node %q: ForwardInto allocated a new output of the same shape", g.Nodes[i].Spec.Name)
+		}
+		for j, v := range o.Data {
+			if math.Float32bits(v) != math.Float32bits(b.Out[i].Data[j]) {
+				t.Fatalf("node %q (%s): ForwardInto over NaN gives %v at %d, Forward %v", g.Nodes[i].Spec.Name, g.Nodes[i].Spec.Op, b.Out[i].Data[j], j, v)
+			}
+		}
+	}
+}
+
 // fuzzWeights fills the requested shapes; it returns nil when they are
 // too large for a fuzzing run.
 func fuzzWeights(shapes map[string][]int, scale float32) map[string]*tensor.Tensor {
@@ -170,6 +204,9 @@ func FuzzBuildForward(f *testing.F) {
 				if err := a.Out[i].CheckFinite(); err != nil {
 					t.Fatalf("forward returned non-finite node %q without an error: %v", n.Spec.Name, err)
 				}
+			}
+			if batch == 1 {
+				checkForwardInto(t, g, x, a)
 			}
 			out := a.Output()
 			seed := tensor.New(out.Shape...)

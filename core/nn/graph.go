@@ -198,6 +198,24 @@ func (g *Graph) Forward(ctx *Context, x *tensor.Tensor) (*Activations, error) {
 
 // ForwardTo runs the nodes 0..last only; later entries of Out stay nil.
 func (g *Graph) ForwardTo(ctx *Context, x *tensor.Tensor, last int) (*Activations, error) {
+	return g.forwardTo(ctx, x, last, nil)
+}
+
+// ForwardInto is Forward writing into the output tensors of reuse, an
+// earlier forward pass of g whose results are no longer needed, instead of
+// allocating new ones (a tensor whose shape no longer fits, for another
+// batch size, is replaced). Every op overwrites its whole output, so the
+// results are those of Forward. reuse may be nil; it must not be used
+// afterwards, except as the returned activations. On error, reuse is
+// left in an unspecified state.
+func (g *Graph) ForwardInto(ctx *Context, x *tensor.Tensor, reuse *Activations) (*Activations, error) {
+	if reuse != nil && (reuse.Graph != g || len(reuse.Out) != len(g.Nodes)) {
+		return nil, errors.New("nn: ForwardInto: the activations to reuse are of another graph")
+	}
+	return g.forwardTo(ctx, x, g.Output, reuse)
+}
+
+func (g *Graph) forwardTo(ctx *Context, x *tensor.Tensor, last int, a *Activations) (*Activations, error) {
 	want := g.InputShape()
 	if len(x.Shape) != len(want) || !tensor.SameShape(x.Shape[1:], want[1:]) || x.Shape[0] < 1 {
 		return nil, fmt.Errorf("nn: input shape %v, want N×%v", x.Shape, want[1:])
@@ -205,7 +223,13 @@ func (g *Graph) ForwardTo(ctx *Context, x *tensor.Tensor, last int) (*Activation
 	if err := x.CheckFinite(); err != nil {
 		return nil, fmt.Errorf("nn: input: %w: %v", ErrNotFinite, err)
 	}
-	a := &Activations{Graph: g, Input: x, Out: make([]*tensor.Tensor, len(g.Nodes))}
+	if a == nil {
+		a = &Activations{Graph: g, Out: make([]*tensor.Tensor, len(g.Nodes))}
+	}
+	a.Input = x
+	for i := last + 1; i < len(a.Out); i++ {
+		a.Out[i] = nil
+	}
 	for i := 0; i <= last && i < len(g.Nodes); i++ {
 		if err := g.forwardNode(ctx, a, i); err != nil {
 			return nil, err

@@ -84,6 +84,16 @@ func (GoKernels) Depthwise3x3(g Depthwise3x3Geom, x, f, bias, y []float32) {
 	ph, pw := g.padded()
 	buf := make([]float32, ph*pw)
 	hw, ohw := g.H*g.W, g.OH*g.OW
+	// Stride 1: the padded plane is one long row. Output (oy, ox) reads
+	// buf[(oy+i)·pw + ox + j], so one dw3x3Row call over (OH−1)·pw + OW
+	// positions computes every output (and pw−OW = 2 unused ones per row,
+	// from the padding) in one run instead of OH short ones with their
+	// scalar tails; the rows are then copied out. Same arithmetic per
+	// output, same results.
+	var run []float32
+	if g.SH == 1 && g.SW == 1 {
+		run = make([]float32, (g.OH-1)*pw+g.OW)
+	}
 	for p := 0; p < g.Planes; p++ {
 		if p%g.Mult == 0 {
 			q := p / g.Mult
@@ -94,7 +104,16 @@ func (GoKernels) Depthwise3x3(g Depthwise3x3Geom, x, f, bias, y []float32) {
 		if bias != nil {
 			b = bias[p]
 		}
-		dw3x3Padded(buf, pw, (*[9]float32)(f[p*9:p*9+9]), b, false, yp, g.OH, g.OW, g.SH, g.SW)
+		f9 := (*[9]float32)(f[p*9 : p*9+9])
+		if run != nil {
+			n := len(run)
+			dw3x3Row(run, buf[:n+2], buf[pw:pw+n+2], buf[2*pw:2*pw+n+2], f9, b, false)
+			for oy := range g.OH {
+				copy(yp[oy*g.OW:(oy+1)*g.OW], run[oy*pw:oy*pw+g.OW])
+			}
+			continue
+		}
+		dw3x3Padded(buf, pw, f9, b, false, yp, g.OH, g.OW, g.SH, g.SW)
 	}
 }
 

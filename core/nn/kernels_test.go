@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -146,4 +147,40 @@ func ExampleGoKernels_Gemm() {
 	GoKernels{}.Gemm(2, 3, 2, a, b, c, false)
 	fmt.Println(c)
 	// Output: [1 2 3 3 4 7]
+}
+
+// TestDepthwise3x3StrideOneRun: the stride-1 path (one run over the padded
+// plane) gives the row-by-row loop's results bit for bit, on the face
+// model's plane sizes and odd ones, with and without channel multipliers.
+func TestDepthwise3x3StrideOneRun(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	geoms := []Depthwise3x3Geom{
+		{Planes: 3, Mult: 1, H: 7, W: 7, OH: 7, OW: 7, SH: 1, SW: 1, PadTop: 1, PadLeft: 1},
+		{Planes: 2, Mult: 1, H: 14, W: 14, OH: 14, OW: 14, SH: 1, SW: 1, PadTop: 1, PadLeft: 1},
+		{Planes: 2, Mult: 1, H: 56, W: 56, OH: 56, OW: 56, SH: 1, SW: 1, PadTop: 1, PadLeft: 1},
+		{Planes: 4, Mult: 2, H: 5, W: 9, OH: 3, OW: 7, SH: 1, SW: 1},
+		{Planes: 3, Mult: 3, H: 6, W: 5, OH: 8, OW: 7, SH: 1, SW: 1, PadTop: 2, PadLeft: 2},
+		{Planes: 1, Mult: 1, H: 1, W: 1, OH: 1, OW: 1, SH: 1, SW: 1, PadTop: 1, PadLeft: 1},
+	}
+	for _, g := range geoms {
+		x := randTensor(rng, 0, g.Planes/g.Mult*g.H*g.W).Data
+		f := randTensor(rng, 0, g.Planes*9).Data
+		bias := randTensor(rng, 0, g.Planes).Data
+		y := make([]float32, g.Planes*g.OH*g.OW)
+		GoKernels{}.Depthwise3x3(g, x, f, bias, y)
+		ph, pw := g.padded()
+		buf := make([]float32, ph*pw)
+		hw, ohw := g.H*g.W, g.OH*g.OW
+		for p := range g.Planes {
+			q := p / g.Mult
+			padPlane(x[q*hw:(q+1)*hw], g.H, g.W, buf, ph, pw, g.PadTop, g.PadLeft)
+			want := make([]float32, ohw)
+			dw3x3Padded(buf, pw, (*[9]float32)(f[p*9:p*9+9]), bias[p], false, want, g.OH, g.OW, 1, 1)
+			for i, v := range want {
+				if math.Float32bits(v) != math.Float32bits(y[p*ohw+i]) {
+					t.Fatalf("%+v plane %d: [%d] = %v, row by row %v", g, p, i, y[p*ohw+i], v)
+				}
+			}
+		}
+	}
 }

@@ -66,6 +66,7 @@ func nativeThroughput(ctx context.Context, root string, d time.Duration) (*nativ
 		if len(r.Map) == 0 {
 			return fmt.Errorf("empty map")
 		}
+		s.Release() // its memory serves the next image's forward pass
 		return nil
 	}
 	var lat []float64
