@@ -35,7 +35,6 @@ import (
 	"syscall/js"
 
 	"github.com/hajimehoshi/ebiten/v2"
-	"github.com/hajimehoshi/ebiten/v2/ebitenutil"
 	"github.com/hajimehoshi/ebiten/v2/vector"
 
 	"github.com/camlens/camlens/wasm/view/scene"
@@ -299,7 +298,7 @@ func (v *view) Draw(screen *ebiten.Image) {
 	}
 	if v.hoverPanel >= 0 && v.hoverPanel < len(v.rects) {
 		cx, cy := ebiten.CursorPosition()
-		label := fmt.Sprintf("%.3f", v.hoverV)
+		label := scene.FormatValue(v.hoverV)
 		lx, ly := cx+12, cy+12
 		if lx+40 > v.w {
 			lx = cx - 48
@@ -308,7 +307,9 @@ func (v *view) Draw(screen *ebiten.Image) {
 			ly = cy - 24
 		}
 		vector.DrawFilledRect(screen, float32(lx-2), float32(ly), 40, 18, color.RGBA{0, 0, 0, 190}, false)
-		ebitenutil.DebugPrintAt(screen, label, lx, ly)
+		for _, r := range scene.TextPixels(label, float64(lx+2), float64(ly+4), 2) {
+			vector.DrawFilledRect(screen, float32(r.X0), float32(r.Y0), float32(r.Dx()), float32(r.Dy()), color.White, false)
+		}
 	}
 	if v.sc.Seq != v.drawnSeq {
 		v.drawnSeq = v.sc.Seq

@@ -138,3 +138,35 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestTextPixels(t *testing.T) {
+	if got := FormatValue(0.25); got != "0.250" {
+		t.Fatalf("FormatValue(0.25) = %q", got)
+	}
+	// "1" is 2,6,2,2,7: 1+2+1+1+3 = 8 pixels; "." one; "-" three.
+	tests := []struct {
+		s string
+		n int
+	}{{"1", 8}, {".", 1}, {"-", 3}, {"8", 13}, {"x", 0}, {"0.5", 12 + 1 + 11}}
+	for _, tc := range tests {
+		if got := len(TextPixels(tc.s, 0, 0, 1)); got != tc.n {
+			t.Errorf("TextPixels(%q): %d pixels, want %d", tc.s, got, tc.n)
+		}
+	}
+	px := TextPixels("-1", 10, 20, 2) // minus: row 2; then "1" from x = 10 + 4·2
+	if px[0] != (Rect{10, 24, 12, 26}) {
+		t.Errorf("first pixel of the minus at %v", px[0])
+	}
+	for _, r := range px[3:] {
+		if r.X0 < 18 || r.X1 > 24 || r.Y0 < 20 || r.Y1 > 30 {
+			t.Errorf("pixel %v of the 1 outside its cell", r)
+		}
+	}
+	for c, g := range digitGlyphs {
+		for _, b := range g {
+			if b > 7 {
+				t.Errorf("glyph %q row %d wider than 3 pixels", c, b)
+			}
+		}
+	}
+}
