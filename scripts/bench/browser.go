@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -86,8 +87,12 @@ type coldStart struct {
 	Bytes          int64              `json:"bytes"` // median, sent by the server until the first map
 	Requests       []pathBytes        `json:"requests"`
 	Detail         map[string]float64 `json:"detail,omitempty"` // other marks, median
-	Kernels        string             `json:"kernels,omitempty"`
-	BuildColdLoad  *coldLoadReport    `json:"build_cold_load,omitempty"`
+	// Timeline is the first run's critical path: when the server got the
+	// first request for each file and sent its last byte, and the
+	// page's camlens:* performance marks, in ms since navigation.
+	Timeline      []timelineEntry `json:"timeline,omitempty"`
+	Kernels       string          `json:"kernels,omitempty"`
+	BuildColdLoad *coldLoadReport `json:"build_cold_load,omitempty"`
 }
 
 // appDone and appResult watch the CamLens app: it marks
@@ -105,17 +110,45 @@ const appResult = `(() => {
   if (!(window.camlens && window.camlens.last()))
     return {error: "no explanation on screen: " + ((document.body && document.body.dataset.error) || (document.getElementById("status") || {}).textContent || "?")};
   const ex = t("camlens:first-explanation"), view = t("camlens:view-ready");
-  return {first_heatmap_ms: Math.max(ex, view), explanation_ms: ex, view_ready_ms: view, engine_ready_ms: t("camlens:engine-ready")};
+  const marks = {};
+  for (const m of performance.getEntriesByType("mark")) if (m.name.startsWith("camlens:")) marks[m.name] = m.startTime;
+  const nav = performance.getEntriesByType("navigation")[0];
+  if (nav) { marks["page:dom-content-loaded"] = nav.domContentLoadedEventEnd; marks["page:load"] = nav.loadEventEnd; }
+  return {first_heatmap_ms: Math.max(ex, view), explanation_ms: ex, view_ready_ms: view, engine_ready_ms: t("camlens:engine-ready"), marks};
 })()`
+
+// timelineEntry is one step of a cold start: a file the server sent
+// (Start: first request, End: last byte) or a page mark (Start = End).
+type timelineEntry struct {
+	What    string  `json:"what"`
+	StartMS float64 `json:"start_ms"`
+	EndMS   float64 `json:"end_ms"`
+}
+
+// timeline merges the server's spans and the page's marks, by start.
+func timeline(spans map[string][2]float64, marks map[string]float64) []timelineEntry {
+	var out []timelineEntry
+	for p, sp := range spans {
+		out = append(out, timelineEntry{What: p, StartMS: sp[0], EndMS: sp[1]})
+	}
+	for n, t := range marks {
+		out = append(out, timelineEntry{What: n, StartMS: t, EndMS: t})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].StartMS < out[j].StartMS || out[i].StartMS == out[j].StartMS && out[i].What < out[j].What
+	})
+	return out
+}
 
 // coldResult is what a cold-start page reports.
 type coldResult struct {
-	Error          string  `json:"error"`
-	FirstHeatmapMS float64 `json:"first_heatmap_ms"`
-	ExplanationMS  float64 `json:"explanation_ms"`
-	ViewReadyMS    float64 `json:"view_ready_ms"`
-	EngineReadyMS  float64 `json:"engine_ready_ms"`
-	Kernels        string  `json:"kernels"`
+	Error          string             `json:"error"`
+	FirstHeatmapMS float64            `json:"first_heatmap_ms"`
+	ExplanationMS  float64            `json:"explanation_ms"`
+	ViewReadyMS    float64            `json:"view_ready_ms"`
+	EngineReadyMS  float64            `json:"engine_ready_ms"`
+	Kernels        string             `json:"kernels"`
+	Marks          map[string]float64 `json:"marks"`
 }
 
 // coldStarts opens pageURL in o.cold fresh browsers and waits for done.
@@ -154,8 +187,14 @@ func (b *benchEnv) coldStarts(ctx context.Context, o options, name, pageURL, don
 			}
 		}
 		cs.Kernels = r.Kernels
+		for k, v := range r.Marks {
+			if strings.HasPrefix(k, "core:") {
+				detail[k] = append(detail[k], v)
+			}
+		}
 		if i == 0 {
 			cs.Requests = topPaths(by)
+			cs.Timeline = timeline(m.takenSpans(), r.Marks)
 		}
 	}
 	st := stats(times)

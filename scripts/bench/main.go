@@ -3,7 +3,7 @@
 // astronaut face crop of the sample gallery, and natively.
 //
 //	go run ./scripts/bench [-o bench-results.json] [-quick] [-runs 30] [-warmup 3]
-//	                       [-cold 5] [-no-app] [-chromium /usr/bin/chromium]
+//	                       [-cold 5] [-no-app] [-cold-only] [-chromium /usr/bin/chromium]
 //
 // In one page and one run it alternates the contenders round by round:
 //
@@ -27,7 +27,10 @@
 // (dist/ from scripts/build, served by scripts/serve's handler), the
 // CamLens core alone and TF.js alone, from navigation to the first map,
 // with the bytes sent by the server (as encoded on the wire: brotli or
-// gzip). Finally the native throughput of Grad-CAM end to end on 2 cores.
+// gzip), and for the app's first cold start a timeline of its critical path
+// (each file's request and last byte at the server, the page's marks).
+// Finally the native throughput of Grad-CAM end to end on 2 cores.
+// -cold-only runs the cold starts alone.
 //
 // It prints a markdown table and writes the JSON (medians and minimums
 // in ms over the runs after warm-up, ratios, targets) to -o. -quick is a
@@ -58,6 +61,7 @@ type options struct {
 	scorecam int
 	cold     int
 	app      bool
+	coldOnly bool
 	native   time.Duration
 	chromium string
 	root     string
@@ -72,6 +76,7 @@ func main() {
 	flag.IntVar(&o.warmup, "warmup", 3, "warm-up rounds")
 	flag.IntVar(&o.cold, "cold", 5, "cold starts of each contender (0: none)")
 	noApp := flag.Bool("no-app", false, "skip the CamLens app's cold start (no site build)")
+	flag.BoolVar(&o.coldOnly, "cold-only", false, "only the cold starts (no operation timings, no native throughput)")
 	flag.StringVar(&o.chromium, "chromium", "/usr/bin/chromium", "Chromium `binary`")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -126,12 +131,14 @@ func run(ctx context.Context, o options) (*results, error) {
 	defer b.close()
 	res.Info.Compression = b.compression
 
-	logf("browser benchmark: %d runs after %d warm-up rounds", o.runs, o.warmup)
-	raw, err := b.browserBench(ctx, o)
-	if err != nil {
-		return nil, err
+	if !o.coldOnly {
+		logf("browser benchmark: %d runs after %d warm-up rounds", o.runs, o.warmup)
+		raw, err := b.browserBench(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		res.addBrowser(raw)
 	}
-	res.addBrowser(raw)
 
 	if o.cold == 0 {
 		logf("no cold starts (-cold 0)")
@@ -166,12 +173,14 @@ func run(ctx context.Context, o options) (*results, error) {
 		}
 	}
 
-	logf("native throughput (%s, 2 workers)", o.native)
-	nat, err := nativeThroughput(ctx, b.root, o.native)
-	if err != nil {
-		res.Errors["native"] = err.Error()
-	} else {
-		res.Native = nat
+	if !o.coldOnly {
+		logf("native throughput (%s, 2 workers)", o.native)
+		nat, err := nativeThroughput(ctx, b.root, o.native)
+		if err != nil {
+			res.Errors["native"] = err.Error()
+		} else {
+			res.Native = nat
+		}
 	}
 	res.finish()
 	return res, nil

@@ -228,6 +228,28 @@ func markdown(r *results) string {
 		}
 		fmt.Fprintf(&b, "| %s | %.0f ms (%.0f) | %.2f MB |\n", title, cs.FirstHeatmapMS, cs.MinMS, float64(cs.Bytes)/1e6)
 	}
+	if cs := r.ColdStart["camlens-core"]; cs != nil && len(cs.Detail) > 0 {
+		keys := make([]string, 0, len(cs.Detail))
+		for k := range cs.Detail {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool { return cs.Detail[keys[i]] < cs.Detail[keys[j]] })
+		b.WriteString("\nCamLens core cold start, medians (ms since navigation; first-map-explain-only is the Grad-CAM call alone):")
+		for _, k := range keys {
+			fmt.Fprintf(&b, " %s %.0f;", strings.TrimPrefix(k, "core:"), cs.Detail[k])
+		}
+		b.WriteString("\n")
+	}
+	if cs := r.ColdStart["camlens"]; cs != nil && len(cs.Timeline) > 0 {
+		b.WriteString("\nCamLens app, first cold start (ms since navigation; files: request at the server → last byte sent):\n\n")
+		for _, e := range cs.Timeline {
+			if e.EndMS > e.StartMS {
+				fmt.Fprintf(&b, "- %7.0f → %7.0f  %s\n", e.StartMS, e.EndMS, e.What)
+			} else {
+				fmt.Fprintf(&b, "- %7.0f            %s\n", e.StartMS, e.What)
+			}
+		}
+	}
 	if n := r.Native; n != nil {
 		fmt.Fprintf(&b, "\nNative Grad-CAM end to end: %.0f images/s on %d workers (GOMAXPROCS %d); %.2f ms per image on one (median, min %.2f).\n",
 			n.ImagesPerSec, n.Workers, n.GOMAXPROCS, n.MSPerImage, n.MinMS)

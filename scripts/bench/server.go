@@ -153,12 +153,17 @@ func (a assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // meter counts the bytes a handler sends (bodies as encoded on the wire,
 // plus status line and headers), per path.
 type meter struct {
-	h  http.Handler
-	mu sync.Mutex
-	by map[string]int64
+	h     http.Handler
+	mu    sync.Mutex
+	by    map[string]int64
+	t0    time.Time             // the last take
+	spans map[string][2]float64 // per path: first request, last response end (ms since t0)
+	taken map[string][2]float64 // spans up to the last take
 }
 
-func newMeter(h http.Handler) *meter { return &meter{h: h, by: map[string]int64{}} }
+func newMeter(h http.Handler) *meter {
+	return &meter{h: h, by: map[string]int64{}, t0: time.Now(), spans: map[string][2]float64{}}
+}
 
 type countingWriter struct {
 	http.ResponseWriter
@@ -173,12 +178,29 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 
 func (m *meter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cw := &countingWriter{ResponseWriter: w}
+	begin := time.Now()
 	m.h.ServeHTTP(cw, r)
+	end := time.Now()
 	var head bytes.Buffer
 	w.Header().Write(&head)
 	m.mu.Lock()
 	m.by[r.URL.Path] += cw.n + int64(head.Len()) + 17 // "HTTP/1.1 200 OK\r\n"
+	ms := func(t time.Time) float64 { return float64(t.Sub(m.t0).Microseconds()) / 1e3 }
+	sp, ok := m.spans[r.URL.Path]
+	if !ok {
+		sp[0] = ms(begin)
+	}
+	sp[1] = ms(end)
+	m.spans[r.URL.Path] = sp
 	m.mu.Unlock()
+}
+
+// takenSpans returns, per path, when the server got the first request and
+// finished the last response (ms) between the last two takes.
+func (m *meter) takenSpans() map[string][2]float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.taken
 }
 
 // take returns the bytes sent so far per path and their total, and resets
@@ -191,6 +213,7 @@ func (m *meter) take() (map[string]int64, int64) {
 		total += n
 	}
 	m.by = map[string]int64{}
+	m.taken, m.spans, m.t0 = m.spans, map[string][2]float64{}, time.Now()
 	return by, total
 }
 
