@@ -35,6 +35,7 @@ type convOp struct {
 	wt             []float32 // per group g: [CG·KH·KW][OCG] = W_gᵀ
 	bias           []float32 // [OC] or nil
 	mode           convMode
+	ab             affineBound // output magnitude bound (bound.go)
 }
 
 type convMode int
@@ -178,6 +179,7 @@ func buildConv(spec *NodeSpec, ws Weights) (Op, error) {
 	default:
 		op.mode = convIm2col
 	}
+	op.ab = newAffineBound(op.w, op.oc, op.bias)
 	return op, nil
 }
 

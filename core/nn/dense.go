@@ -14,9 +14,10 @@ import (
 // Backward to x: gx[n][i] += Σ_o gy[n][o]·weight[o][i]  gx += gy·W
 type denseOp struct {
 	in, out int
-	w       []float32 // [OUT][IN]
-	wt      []float32 // [IN][OUT] = Wᵀ, the B operand of the forward GEMM
-	bias    []float32 // [OUT] or nil
+	w       []float32   // [OUT][IN]
+	wt      []float32   // [IN][OUT] = Wᵀ, the B operand of the forward GEMM
+	bias    []float32   // [OUT] or nil
+	ab      affineBound // output magnitude bound (bound.go)
 }
 
 func init() {
@@ -48,6 +49,7 @@ func init() {
 				op.wt[i*op.out+o] = op.w[o*op.in+i]
 			}
 		}
+		op.ab = newAffineBound(op.w, op.out, op.bias)
 		return op, nil
 	})
 }

@@ -107,6 +107,21 @@ func checkForwardInto(t *testing.T, g *Graph, x *tensor.Tensor, a *Activations) 
 	}
 }
 
+// checkBounds: every node's output stays within the bound nodeBounds
+// gives it (up to float32 rounding), so skipping its finite check is safe.
+func checkBounds(t *testing.T, g *Graph, x *tensor.Tensor, a *Activations) {
+	t.Helper()
+	bounds := g.nodeBounds(maxAbs(x.Data))
+	for i, o := range a.Out {
+		if o == nil || math.IsInf(bounds[i], 1) {
+			continue
+		}
+		if m := maxAbs(o.Data); m > bounds[i]*(1+1e-5) {
+			t.Fatalf("node %q (%s): max |y| = %g above its bound %g", g.Nodes[i].Spec.Name, g.Nodes[i].Spec.Op, m, bounds[i])
+		}
+	}
+}
+
 // fuzzWeights fills the requested shapes; it returns nil when they are
 // too large for a fuzzing run.
 func fuzzWeights(shapes map[string][]int, scale float32) map[string]*tensor.Tensor {
@@ -207,6 +222,7 @@ func FuzzBuildForward(f *testing.F) {
 			}
 			if batch == 1 {
 				checkForwardInto(t, g, x, a)
+				checkBounds(t, g, x, a)
 			}
 			out := a.Output()
 			seed := tensor.New(out.Shape...)

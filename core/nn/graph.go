@@ -3,6 +3,7 @@ package nn
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/camlens/camlens/core/tensor"
 )
@@ -230,12 +231,42 @@ func (g *Graph) forwardTo(ctx *Context, x *tensor.Tensor, last int, a *Activatio
 	for i := last + 1; i < len(a.Out); i++ {
 		a.Out[i] = nil
 	}
+	// Magnitude bounds (bound.go): nodes whose output provably stays far
+	// inside the float32 range skip the finite check.
+	bounds := g.nodeBounds(maxAbs(x.Data))
 	for i := 0; i <= last && i < len(g.Nodes); i++ {
-		if err := g.forwardNode(ctx, a, i); err != nil {
+		if err := g.forwardNodeCheck(ctx, a, i, bounds[i] < boundSafe); err != nil {
 			return nil, err
 		}
 	}
 	return a, nil
+}
+
+// nodeBounds returns a bound on the magnitude of every node's output
+// elements given inBound for the graph input's (+Inf where none is known
+// or it reaches boundSafe).
+func (g *Graph) nodeBounds(inBound float64) []float64 {
+	bounds := make([]float64, len(g.Nodes))
+	var buf [8]float64
+	for i, n := range g.Nodes {
+		b := math.Inf(1)
+		if bo, ok := n.Op.(bounder); ok {
+			ins := buf[:0]
+			for _, k := range n.In {
+				if k == InputIndex {
+					ins = append(ins, inBound)
+				} else {
+					ins = append(ins, bounds[k])
+				}
+			}
+			b = bo.bound(ins)
+		}
+		if !(b < boundSafe) { // also NaN
+			b = math.Inf(1)
+		}
+		bounds[i] = b
+	}
+	return bounds
 }
 
 // Resume recomputes nodes from..last of a (for example after an
@@ -250,6 +281,12 @@ func (g *Graph) Resume(ctx *Context, a *Activations, from, last int) error {
 }
 
 func (g *Graph) forwardNode(ctx *Context, a *Activations, i int) error {
+	return g.forwardNodeCheck(ctx, a, i, false)
+}
+
+// forwardNodeCheck runs node i and checks its output for NaN and
+// infinities unless bounded (its output is provably finite).
+func (g *Graph) forwardNodeCheck(ctx *Context, a *Activations, i int, bounded bool) error {
 	n := g.Nodes[i]
 	in := make([]*tensor.Tensor, len(n.In))
 	shapes := make([][]int, len(n.In))
@@ -269,6 +306,9 @@ func (g *Graph) forwardNode(ctx *Context, a *Activations, i int) error {
 	}
 	n.Op.Forward(ctx, in, out)
 	a.Out[i] = out
+	if bounded {
+		return nil
+	}
 	return checkFiniteOutput(n, out)
 }
 

@@ -1,0 +1,106 @@
+package nn
+
+import "math"
+
+// Static bounds on activation magnitudes, so that the forward pass can
+// skip its finite checks where no value can overflow.
+//
+// Forward checks every node's output for NaN and infinities so that the
+// error names the node where one first appears. That check reads every
+// activation once more (≈5% of a pure-Go forward pass in js/wasm). But
+// for most networks overflow is impossible: if |x| ≤ B elementwise, a
+// conv or dense layer's output is bounded by max_o(Σ|w_o|)·B + max|b|, an
+// add by the sum of its inputs' bounds, a ReLU or a pooling by its input's.
+// ops that implement bounder give such a bound; Forward computes the
+// input's max |x| (it reads the input anyway to check it), propagates the
+// bounds and checks only the outputs whose bound is not far below the
+// float32 range (or whose op has no bound). Rounding in float32 changes a
+// value by a relative 2⁻²⁴ per operation, far inside the margin
+// (boundSafe ≪ MaxFloat32), so a bounded output is finite and no NaN can
+// arise from finite operands of these ops.
+
+// boundSafe is the largest bound for which a node's finite check is
+// skipped.
+const boundSafe = 1e30
+
+// bounder is implemented by ops that bound the magnitude of every output
+// element given bounds on the magnitudes of their inputs' elements (in
+// the order of Node.In); +Inf means no bound.
+type bounder interface {
+	bound(in []float64) float64
+}
+
+// maxAbs returns max |x| over x, +Inf when x holds a NaN or an infinity.
+func maxAbs(x []float32) float64 {
+	m := float32(0)
+	for _, v := range x {
+		a := math.Float32frombits(math.Float32bits(v) &^ (1 << 31))
+		if a > m || a != a {
+			m = a
+		}
+	}
+	if m != m || math.IsInf(float64(m), 0) {
+		return math.Inf(1)
+	}
+	return float64(m)
+}
+
+// affineBound describes y = W·x + b: rows of W with at most l1 absolute
+// sum, biases at most bmax in magnitude.
+type affineBound struct{ l1, bmax float64 }
+
+func newAffineBound(w []float32, rows int, bias []float32) affineBound {
+	var ab affineBound
+	if rows < 1 {
+		return affineBound{l1: math.Inf(1)}
+	}
+	n := len(w) / rows
+	for r := 0; r < rows; r++ {
+		s := 0.0
+		for _, v := range w[r*n : (r+1)*n] {
+			s += math.Abs(float64(v))
+		}
+		ab.l1 = math.Max(ab.l1, s)
+	}
+	for _, v := range bias {
+		ab.bmax = math.Max(ab.bmax, math.Abs(float64(v)))
+	}
+	if math.IsNaN(ab.l1) || math.IsNaN(ab.bmax) {
+		return affineBound{l1: math.Inf(1)}
+	}
+	return ab
+}
+
+func (a affineBound) apply(b float64) float64 { return a.l1*b + a.bmax }
+
+func (op *convOp) bound(in []float64) float64  { return op.ab.apply(in[0]) }
+func (op *denseOp) bound(in []float64) float64 { return op.ab.apply(in[0]) }
+
+// ReLU, pooling (maxima and averages of the input and padding zeros) and
+// the reshaping ops never exceed their input's bound.
+func (reluOp) bound(in []float64) float64      { return in[0] }
+func (*poolOp) bound(in []float64) float64     { return in[0] }
+func (*meanOp) bound(in []float64) float64     { return in[0] }
+func (reshapeOp) bound(in []float64) float64   { return in[0] }
+func (transposeOp) bound(in []float64) float64 { return in[0] }
+
+func (concatOp) bound(in []float64) float64 {
+	m := 0.0
+	for _, b := range in {
+		m = math.Max(m, b)
+	}
+	return m
+}
+
+func (op binaryOp) bound(in []float64) float64 {
+	switch op.kind {
+	case binAdd, binSub:
+		return in[0] + in[1]
+	case binMul:
+		return in[0] * in[1]
+	}
+	return math.Inf(1) // a division can overflow or make 0/0
+}
+
+// softmaxOp's outputs are probabilities.
+func (softmaxOp) bound([]float64) float64 { return 1 }
