@@ -187,6 +187,11 @@ func fitSide(w, h, side int) (int, int) {
 }
 
 func (s *state) resetSession() {
+	if s.sess != nil {
+		// Its activations go back to the model, so the next image's
+		// forward pass allocates nothing (about 13 MB on the face model).
+		s.sess.Release()
+	}
 	s.sess, s.base, s.preds, s.last = nil, nil, nil, nil
 }
 
@@ -222,6 +227,9 @@ func (s *state) predict(crop []int, k int) (Fields, error) {
 	}
 	if k <= 0 {
 		k = 5
+	}
+	if s.sess != nil {
+		s.sess.Release() // after the new one exists: an error keeps the old
 	}
 	s.sess, s.geom, s.last = sess, g, nil
 	s.preds = sess.Predictions(k)
