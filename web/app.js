@@ -838,9 +838,6 @@ function installAPI(ready) {
 
 async function start() {
   wire();
-  if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register(siteURL("sw.js")).catch((e) => console.warn("camlens: no offline cache:", e.message));
-  }
   setStatus("Starting the engine…");
   // The catalog, the gallery and the first model download while the
   // engine starts.
@@ -872,6 +869,13 @@ async function start() {
   else if (!ex.image) setStatus("Pick a sample, open an image or use the webcam.");
 }
 
+// The offline cache (sw.js) downloads the whole site once more on its
+// first install: it starts after the first explanation, not during it.
+function registerServiceWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  navigator.serviceWorker.register(siteURL("sw.js")).catch((e) => console.warn("camlens: no offline cache:", e.message));
+}
+
 const ready = start().then(() => { document.body.dataset.ready = "1"; }, (e) => {
   if (isCancel(e)) {
     setStatus("Cancelled. Choose a model to begin.");
@@ -882,4 +886,5 @@ const ready = start().then(() => { document.body.dataset.ready = "1"; }, (e) => 
   }
   document.body.dataset.ready = "1";
 });
+ready.then(registerServiceWorker);
 installAPI(ready);
