@@ -158,6 +158,27 @@ func ExampleResizePlane() {
 	// [0 0.5 1]
 }
 
+// A PlaneResizer computes the taps once and resizes many planes of the
+// same geometry into buffers the caller reuses, with ResizePlane's values.
+func ExamplePlaneResizer() {
+	r, err := NewPlaneResizer(2, 1, 4, 1, ResizeHalfPixel)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	dst := make([]float32, 4)
+	for _, m := range [][]float32{{0, 1}, {2, 0}} {
+		r.Resize(dst, m)
+		fmt.Println(dst)
+	}
+	_, err = NewPlaneResizer(0, 1, 4, 1, ResizeHalfPixel)
+	fmt.Println(err != nil)
+	// Output:
+	// [0 0.25 0.75 1]
+	// [2 1.5 0.5 0]
+	// true
+}
+
 // TestResizePlaneTorchReference compares with PyTorch's F.interpolate
 // (testdata/gen_resize_ref.py), which agrees with OpenCV INTER_LINEAR for
 // half-pixel centres on float32.
