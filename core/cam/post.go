@@ -249,8 +249,14 @@ func peakAny(m []float32) (int, float32) {
 // threshold (ties: the region found first in row-major order). A map with
 // no positive value gives the empty rectangle.
 func Box(m []float32, w, h int) image.Rectangle {
+	return BoxAt(m, w, h, BoxThreshold)
+}
+
+// BoxAt is Box with the threshold given as a fraction of the map's
+// maximum (Box uses BoxThreshold).
+func BoxAt(m []float32, w, h int, threshold float32) image.Rectangle {
 	var b boxScratch
-	return b.box(m, w, h)
+	return b.box(m, w, h, threshold)
 }
 
 // boxScratch is Box's reusable memory: a bit mask of the pixels at or
@@ -291,7 +297,7 @@ func (b *boxScratch) find(i int32) int32 {
 // keeps its smallest run index as root, and the largest region wins, the
 // first one in row-major order on ties, as a flood fill in row-major
 // order finds them.
-func (b *boxScratch) box(m []float32, w, h int) image.Rectangle {
+func (b *boxScratch) box(m []float32, w, h int, threshold float32) image.Rectangle {
 	m = m[:w*h]
 	hi := float32(0)
 	if _, top, ok := peakNonNeg(m); ok {
@@ -301,16 +307,16 @@ func (b *boxScratch) box(m []float32, w, h int) image.Rectangle {
 			hi = maxf(hi, v)
 		}
 	}
-	return b.boxMax(m, w, h, hi)
+	return b.boxMax(m, w, h, hi, threshold)
 }
 
 // boxMax is box given hi, max(0, max(m)) (a NaN in m makes hi NaN).
-func (b *boxScratch) boxMax(m []float32, w, h int, hi float32) image.Rectangle {
+func (b *boxScratch) boxMax(m []float32, w, h int, hi, threshold float32) image.Rectangle {
 	m = m[:w*h]
 	if hi <= 0 {
 		return image.Rectangle{}
 	}
-	t := hi * BoxThreshold
+	t := hi * threshold
 	words := (w + 63) / 64
 	if cap(b.mask) < words*h {
 		b.mask = make([]uint64, words*h)

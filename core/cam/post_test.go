@@ -242,7 +242,7 @@ func TestBoxMatchesFloodFill(t *testing.T) {
 			m[int(rnd()*float32(len(m)))] = float32(math.Inf(1))
 		}
 		want := boxFloodFill(m, w, h)
-		if got := b.box(m, w, h); got != want {
+		if got := b.box(m, w, h, BoxThreshold); got != want {
 			t.Fatalf("map %d (%d×%d): box %v, flood fill %v", it, w, h, got, want)
 		}
 		if got := Box(m, w, h); got != want {

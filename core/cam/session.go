@@ -384,7 +384,7 @@ func (s *Session) Explain(ctx context.Context, r Request) (*Result, error) {
 	// One pass for the peak and the box's maximum (the map is finite).
 	at, hi := peak(res.Map)
 	res.Peak = image.Pt(at%res.W, at/res.W)
-	res.Box = s.ws.box.boxMax(res.Map, res.W, res.H, maxf(hi, 0))
+	res.Box = s.ws.box.boxMax(res.Map, res.W, res.H, maxf(hi, 0), BoxThreshold)
 	res.Timings.Method = time.Since(start) - res.Timings.Forward - res.Timings.Backward
 	return res, nil
 }

@@ -10,10 +10,9 @@ import (
 )
 
 // Box is the localisation box of a w×h map at threshold (a fraction of the
-// map's maximum, from cam.BoxThreshold to 1): the bounding box of the
-// largest 8-connected region of pixels at or above threshold·max, as
-// cam.Box, which uses cam.BoxThreshold (the Grad-CAM paper's 15 %). A map
-// with no positive value gives the empty rectangle.
+// map's maximum, from cam.BoxThreshold to 1): cam.BoxAt, the bounding box
+// of the largest 8-connected region of pixels at or above threshold·max.
+// A map with no positive value gives the empty rectangle.
 func Box(m []float32, w, h int, threshold float64) (image.Rectangle, error) {
 	if err := checkMap(m, w, h); err != nil {
 		return image.Rectangle{}, err
@@ -21,23 +20,7 @@ func Box(m []float32, w, h int, threshold float64) (image.Rectangle, error) {
 	if !(threshold >= cam.BoxThreshold && threshold <= 1) {
 		return image.Rectangle{}, fmt.Errorf("metrics: box threshold %v not in [%v, 1]", threshold, cam.BoxThreshold)
 	}
-	if threshold == cam.BoxThreshold {
-		return cam.Box(m, w, h), nil
-	}
-	hi := float32(0)
-	for _, v := range m {
-		hi = max(hi, v)
-	}
-	// Pixels below threshold·max become 0, below cam.Box's own threshold;
-	// the maximum and every pixel above it stay.
-	t := float32(threshold) * hi
-	c := make([]float32, len(m))
-	for i, v := range m {
-		if v >= t {
-			c[i] = v
-		}
-	}
-	return cam.Box(c, w, h), nil
+	return cam.BoxAt(m, w, h, float32(threshold)), nil
 }
 
 // PointingGame reports a hit when peak lies inside box, or within
