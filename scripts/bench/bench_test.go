@@ -160,11 +160,11 @@ func TestAssetsServer(t *testing.T) {
 	if resp, _ := get("/nope", ""); resp.StatusCode != 404 {
 		t.Errorf("missing file: status %d", resp.StatusCode)
 	}
-	by, total := m.take()
+	by, total, _ := m.take()
 	if by["/x.js"] < int64(gz+len(big)) || total < by["/x.js"] {
 		t.Errorf("meter: %v, total %d; bodies were %d + %d bytes", by, total, gz, len(big))
 	}
-	if _, total := m.take(); total != 0 {
+	if _, total, _ := m.take(); total != 0 {
 		t.Errorf("meter not reset: %d", total)
 	}
 }

@@ -162,9 +162,10 @@ func (b *benchEnv) coldStarts(ctx context.Context, o options, name, pageURL, don
 		var r coldResult
 		var by map[string]int64
 		var total int64
+		var spans map[string][2]float64
 		var err error
 		for try := 0; try < 3; try++ {
-			r, by, total, err = b.coldStart(ctx, o, fmt.Sprintf("%s-%d-%d", name, i, try), pageURL, done, result, m)
+			r, by, total, spans, err = b.coldStart(ctx, o, fmt.Sprintf("%s-%d-%d", name, i, try), pageURL, done, result, m)
 			// A DevTools hiccup ("Cannot find context with specified id"
 			// when the first document replaces about:blank) is retried
 			// in a fresh browser.
@@ -194,7 +195,7 @@ func (b *benchEnv) coldStarts(ctx context.Context, o options, name, pageURL, don
 		}
 		if i == 0 {
 			cs.Requests = topPaths(by)
-			cs.Timeline = timeline(m.takenSpans(), r.Marks)
+			cs.Timeline = timeline(spans, r.Marks)
 		}
 	}
 	st := stats(times)
@@ -210,15 +211,15 @@ func (b *benchEnv) coldStarts(ctx context.Context, o options, name, pageURL, don
 }
 
 // coldStart opens pageURL once in a fresh browser and returns what the
-// page reports and the bytes the server sent meanwhile.
-func (b *benchEnv) coldStart(ctx context.Context, o options, id, pageURL, done, result string, m *meter) (coldResult, map[string]int64, int64, error) {
+// page reports and what the server sent meanwhile (meter.take).
+func (b *benchEnv) coldStart(ctx context.Context, o options, id, pageURL, done, result string, m *meter) (coldResult, map[string]int64, int64, map[string][2]float64, error) {
 	profile := filepath.Join(b.tmp, "profile-"+id)
 	defer os.RemoveAll(profile)
 	tab, cancel := newBrowser(ctx, o, profile)
 	defer cancel()
 	var r coldResult
 	if err := chromedp.Do(tab, chromedp.Navigate("about:blank")); err != nil {
-		return r, nil, 0, fmt.Errorf("start Chromium: %w", err)
+		return r, nil, 0, nil, fmt.Errorf("start Chromium: %w", err)
 	}
 	m.take()
 	err := chromedp.Do(tab, chromedp.Navigate(pageURL))
@@ -228,6 +229,6 @@ func (b *benchEnv) coldStart(ctx context.Context, o options, id, pageURL, done, 
 	if err == nil {
 		r, err = chromedp.Run(tab, chromedp.Evaluate[coldResult](result))
 	}
-	by, total := m.take()
-	return r, by, total, err
+	by, total, spans := m.take()
+	return r, by, total, spans, err
 }

@@ -158,7 +158,6 @@ type meter struct {
 	by    map[string]int64
 	t0    time.Time             // the last take
 	spans map[string][2]float64 // per path: first request, last response end (ms since t0)
-	taken map[string][2]float64 // spans up to the last take
 }
 
 func newMeter(h http.Handler) *meter {
@@ -195,26 +194,18 @@ func (m *meter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m.mu.Unlock()
 }
 
-// takenSpans returns, per path, when the server got the first request and
-// finished the last response (ms) between the last two takes.
-func (m *meter) takenSpans() map[string][2]float64 {
+// take returns the bytes sent since the last take per path and their
+// total, and per path when the server got the first request and finished
+// the last response (ms since the last take); then it starts afresh.
+func (m *meter) take() (by map[string]int64, total int64, spans map[string][2]float64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.taken
-}
-
-// take returns the bytes sent so far per path and their total, and resets
-// the counts.
-func (m *meter) take() (map[string]int64, int64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	by, total := m.by, int64(0)
+	by, spans = m.by, m.spans
 	for _, n := range by {
 		total += n
 	}
-	m.by = map[string]int64{}
-	m.taken, m.spans, m.t0 = m.spans, map[string][2]float64{}, time.Now()
-	return by, total
+	m.by, m.spans, m.t0 = map[string]int64{}, map[string][2]float64{}, time.Now()
+	return by, total, spans
 }
 
 // server listens on a loopback port.
