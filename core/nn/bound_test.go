@@ -55,30 +55,28 @@ func boundGraph(t *testing.T, s float32) *Graph {
 	return g
 }
 
+// maxRowL1 is the largest row sum of |w| for rows×n weights filled as
+// boundGraph fills them (scale 1).
+func maxRowL1(rows, n int) float64 {
+	l1 := 0.0
+	for o := 0; o < rows; o++ {
+		s := 0.0
+		for i := o * n; i < (o+1)*n; i++ {
+			s += math.Abs(float64(i%5 - 2))
+		}
+		l1 = math.Max(l1, s)
+	}
+	return l1
+}
+
 // TestNodeBounds: the bounds follow the ops' rules exactly.
 func TestNodeBounds(t *testing.T) {
 	g := boundGraph(t, 1)
 	b := g.nodeBounds(2)
 	// conv rows: 18 weights cycling |−2..2| → largest row sum; bias ≤ 2.
-	l1 := 0.0
-	for o := 0; o < 3; o++ {
-		s := 0.0
-		for i := o * 18; i < (o+1)*18; i++ {
-			s += math.Abs(float64(i%5 - 2))
-		}
-		l1 = math.Max(l1, s)
-	}
-	conv := l1*2 + 2
+	conv := maxRowL1(3, 18)*2 + 2
 	want := []float64{conv, conv, 2 * conv, 2 * conv, 2 * conv, 0}
-	dl1 := 0.0
-	for o := 0; o < 5; o++ {
-		s := 0.0
-		for i := o * 3; i < (o+1)*3; i++ {
-			s += math.Abs(float64(i%5 - 2))
-		}
-		dl1 = math.Max(dl1, s)
-	}
-	want[5] = dl1*want[4] + 2
+	want[5] = maxRowL1(5, 3)*want[4] + 2
 	for i := range want {
 		if b[i] != want[i] {
 			t.Errorf("node %s: bound %v, want %v", g.Nodes[i].Spec.Name, b[i], want[i])
