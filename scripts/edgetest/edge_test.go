@@ -75,10 +75,10 @@ func readSample(t *testing.T, root string, s sample) []byte {
 	return data
 }
 
-// cropQuery is the query naming the sample's model and, where
+// sampleQuery is the query naming the sample's model and, where
 // samples.json gives one, its crop (the gallery's non-face samples are
 // explained whole).
-func cropQuery(s sample) string {
+func sampleQuery(s sample) string {
 	q := "model=" + s.Model
 	if s.Crop[2] > 0 && s.Crop[3] > 0 {
 		q += fmt.Sprintf("&crop=%d,%d,%d,%d", s.Crop[0], s.Crop[1], s.Crop[2], s.Crop[3])
@@ -114,7 +114,7 @@ func TestEmbeddedModels(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range samples(t, root) {
-		req := httptest.NewRequest("POST", "/api/explain?format=json&"+cropQuery(s), bytes.NewReader(readSample(t, root, s)))
+		req := httptest.NewRequest("POST", "/api/explain?format=json&"+sampleQuery(s), bytes.NewReader(readSample(t, root, s)))
 		req.Header.Set("Content-Type", contentType(s.File))
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
@@ -298,7 +298,7 @@ func TestWorker(t *testing.T) {
 		}
 	}
 	img := readSample(t, root, s)
-	explainJSON := "/api/explain?format=json&method=gradcam&" + cropQuery(s)
+	explainJSON := "/api/explain?format=json&method=gradcam&" + sampleQuery(s)
 
 	// Cold: the first explanation this Worker serves.
 	cold := w.do("POST", explainJSON, contentType(s.File), img)
@@ -360,7 +360,7 @@ func testRoutes(t *testing.T, w *worker, root string, ss []sample) {
 	// Every sample, raw body and multipart, JSON and PNG.
 	for _, s := range ss {
 		img := readSample(t, root, s)
-		q := "/api/explain?format=json&" + cropQuery(s)
+		q := "/api/explain?format=json&" + sampleQuery(s)
 		got := w.do("POST", q, contentType(s.File), img)
 		var a answer
 		if got.status != 200 || json.Unmarshal(got.body, &a) != nil {
@@ -379,7 +379,7 @@ func testRoutes(t *testing.T, w *worker, root string, ss []sample) {
 		if gotMP.status != 200 || json.Unmarshal(gotMP.body, &b) != nil || !reflect.DeepEqual(a, b) {
 			t.Errorf("%s multipart: status %d, answer differs from the raw body's", s.File, gotMP.status)
 		}
-		pngReply := w.do("POST", "/api/explain?alpha=0.6&"+cropQuery(s), contentType(s.File), img)
+		pngReply := w.do("POST", "/api/explain?alpha=0.6&"+sampleQuery(s), contentType(s.File), img)
 		if pngReply.status != 200 || pngReply.header.Get("Content-Type") != "image/png" {
 			t.Fatalf("%s png: status %d, %s", s.File, pngReply.status, pngReply.body)
 		}
@@ -400,7 +400,7 @@ func testRoutes(t *testing.T, w *worker, root string, ss []sample) {
 		if sz := ov.Bounds().Size(); sz.X != wantW || sz.Y != wantH {
 			t.Errorf("%s png: overlay %v, want %d×%d", s.File, sz, wantW, wantH)
 		}
-		nat := w.nativeDo("POST", "/api/explain?alpha=0.6&"+cropQuery(s), contentType(s.File), img)
+		nat := w.nativeDo("POST", "/api/explain?alpha=0.6&"+sampleQuery(s), contentType(s.File), img)
 		if !bytes.Equal(nat.body, pngReply.body) {
 			t.Errorf("%s png: the Worker's overlay differs from the native handler's", s.File)
 		}
@@ -518,7 +518,7 @@ func testCLI(t *testing.T, w *worker, root string, s sample, workerJSON []byte) 
 			cliJSON.Class, cliJSON.Label, cliJSON.Box, cliJSON.Peak)
 	}
 	// The whole answer against the native handler's, timings aside.
-	nat := w.nativeDo("POST", "/api/explain?format=json&method=gradcam&"+cropQuery(s), contentType(s.File), readSample(t, root, s))
+	nat := w.nativeDo("POST", "/api/explain?format=json&method=gradcam&"+sampleQuery(s), contentType(s.File), readSample(t, root, s))
 	if d := diffJSON(t, workerJSON, nat.body); d != "" {
 		t.Errorf("Worker and native answers differ: %s", d)
 	}
