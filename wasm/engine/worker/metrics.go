@@ -2,9 +2,7 @@ package worker
 
 import (
 	"context"
-	"errors"
 
-	"github.com/camlens/camlens/core/cam"
 	"github.com/camlens/camlens/core/metrics"
 )
 
@@ -31,15 +29,9 @@ func (s *state) metrics(ctx context.Context, r *Request, explainProgress, progre
 	if s.sess == nil {
 		return nil, stateErr("nothing to check: load a model and an image, then predict")
 	}
-	res, err := s.sess.Explain(ctx, cam.Request{
-		Method: r.Method, Class: r.Class, Target: r.Target, Layers: r.Layers,
-		Counterfactual: r.Counterfactual, EigenSmooth: r.EigenSmooth, Progress: explainProgress,
-	})
+	res, err := s.runExplain(ctx, r, explainProgress)
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return nil, err
-		}
-		return nil, inputErr(err)
+		return nil, err
 	}
 	opt := s.metricsOptions()
 	steps := opt.Steps
@@ -52,13 +44,13 @@ func (s *state) metrics(ctx context.Context, r *Request, explainProgress, progre
 	progress(0, 2*per)
 	mc, err := metrics.DeletionInsertion(ctx, s.sess, res.Map, res.Class, opt)
 	if err != nil {
-		return nil, metricsErr(err)
+		return nil, requestErr(err)
 	}
 	offset = per
 	rnd := metrics.RandomMap(res.W, res.H, RandomSeed)
 	rc, err := metrics.DeletionInsertion(ctx, s.sess, rnd, res.Class, opt)
 	if err != nil {
-		return nil, metricsErr(err)
+		return nil, requestErr(err)
 	}
 	return Fields{
 		"method": res.Method, "class": res.Class, "label": res.Label, "layers": append([]string{}, res.Layers...),
@@ -66,13 +58,6 @@ func (s *state) metrics(ctx context.Context, r *Request, explainProgress, progre
 		"map":    curvesFields(mc),
 		"random": curvesFields(rc),
 	}, nil
-}
-
-func metricsErr(err error) error {
-	if errors.Is(err, context.Canceled) {
-		return err
-	}
-	return inputErr(err)
 }
 
 func curvesFields(c *metrics.Curves) Fields {

@@ -284,15 +284,9 @@ func (s *state) explain(ctx context.Context, r *Request, progress func(done, tot
 		return nil, stateErr("nothing to explain: load a model and an image, then predict")
 	}
 	t0 := time.Now()
-	res, err := s.sess.Explain(ctx, cam.Request{
-		Method: r.Method, Class: r.Class, Target: r.Target, Layers: r.Layers,
-		Counterfactual: r.Counterfactual, EigenSmooth: r.EigenSmooth, Progress: progress,
-	})
+	res, err := s.runExplain(ctx, r, progress)
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return nil, err
-		}
-		return nil, inputErr(err)
+		return nil, err
 	}
 	total := time.Since(t0)
 	s.last = res
@@ -321,6 +315,25 @@ func (s *state) explain(ctx context.Context, r *Request, progress func(done, tot
 		out["guided"] = Fields{"w": res.W, "h": res.H, "data": g.Pix}
 	}
 	return out, nil
+}
+
+// runExplain computes on the session the explanation r asks for (explain,
+// metrics). A cancel stays a cancel; any other error is the input's.
+func (s *state) runExplain(ctx context.Context, r *Request, progress func(done, total int)) (*cam.Result, error) {
+	res, err := s.sess.Explain(ctx, cam.Request{
+		Method: r.Method, Class: r.Class, Target: r.Target, Layers: r.Layers,
+		Counterfactual: r.Counterfactual, EigenSmooth: r.EigenSmooth, Progress: progress,
+	})
+	return res, requestErr(err)
+}
+
+// requestErr classifies an error of a computation a request asked for:
+// nil stays nil, a cancel stays a cancel, anything else is the input's.
+func requestErr(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return inputErr(err)
 }
 
 // guidedImage shows a signed H×W×C gradient as pytorch-grad-cam's
