@@ -34,19 +34,20 @@ func minMax(x []float32) {
 	if len(x) == 0 {
 		return
 	}
-	if lo, hi, ok := rangeNonNeg(x); ok {
-		normalize(x, lo, float32(minMaxEps+float64(maxf(0, hi-lo))))
-		return
+	lo, hi, ok := rangeNonNeg(x)
+	if !ok {
+		lo, hi = x[0], x[0]
+		for _, v := range x {
+			lo = minf(lo, v)
+			hi = maxf(hi, v)
+		}
 	}
-	lo, hi := x[0], x[0]
-	for _, v := range x {
-		lo = minf(lo, v)
-		hi = maxf(hi, v)
-	}
-	d := float32(minMaxEps + float64(maxf(0, hi-lo)))
-	for i, v := range x {
-		x[i] = (v - lo) / d
-	}
+	minMaxRange(x, lo, hi)
+}
+
+// minMaxRange is minMax given lo = min(x) and hi = max(x).
+func minMaxRange(x []float32, lo, hi float32) {
+	normalize(x, lo, float32(minMaxEps+float64(maxf(0, hi-lo))))
 }
 
 // workspace holds a session's reusable buffers for the map pipeline; none
@@ -175,22 +176,13 @@ func aggregateInto(dst []float32, maps [][]float32) {
 		}
 		if lo, hi, ok := rangeNonNeg(src); ok { // ReLU changes nothing
 			copy(dst, src)
-			normalize(dst, lo, float32(minMaxEps+float64(maxf(0, hi-lo))))
+			minMaxRange(dst, lo, hi)
 			return
 		}
-		// ReLU fused into minMax's first pass.
-		lo := maxf(src[0], 0)
-		hi := lo
 		for i, v := range src {
-			v = maxf(v, 0)
-			dst[i] = v
-			lo = minf(lo, v)
-			hi = maxf(hi, v)
+			dst[i] = maxf(v, 0)
 		}
-		d := float32(minMaxEps + float64(maxf(0, hi-lo)))
-		for i, v := range dst {
-			dst[i] = (v - lo) / d
-		}
+		minMax(dst)
 		return
 	}
 	n := float64(len(maps))
