@@ -27,27 +27,17 @@ func limits() Fields {
 	}
 }
 
-// modelLimit is the size limit of a model file: the CamLens reader's or
-// the ONNX importer's, as the name or the first bytes say (the larger when
-// neither does).
-func modelLimit(name string, data []byte) int {
+// modelLimit is the size limit of a model file, and what kind of file it
+// applies to: the CamLens reader's or the ONNX importer's, as the name or
+// the first bytes say (the larger when neither does).
+func modelLimit(name string, data []byte) (limit int, what string) {
 	switch modelFormat(name, data) {
 	case "camlens":
-		return modelfile.MaxFileBytes
+		return modelfile.MaxFileBytes, "a CamLens model file"
 	case "onnx":
-		return onnx.DefaultLimits.MaxFileBytes
+		return onnx.DefaultLimits.MaxFileBytes, "an ONNX model"
 	}
-	return max(modelfile.MaxFileBytes, onnx.DefaultLimits.MaxFileBytes)
-}
-
-func modelKindName(name string, data []byte) string {
-	switch modelFormat(name, data) {
-	case "camlens":
-		return "a CamLens model file"
-	case "onnx":
-		return "an ONNX model"
-	}
-	return "a model file"
+	return max(modelfile.MaxFileBytes, onnx.DefaultLimits.MaxFileBytes), "a model file"
 }
 
 // modelFormat is "camlens", "onnx" or "" (unknown) from the name and the

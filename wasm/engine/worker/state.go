@@ -56,8 +56,8 @@ func (s *state) loadModel(data []byte, name string) (Fields, error) {
 	if len(data) == 0 {
 		return nil, inputErr(fmt.Errorf("%s is empty (0 bytes)", displayName(name)))
 	}
-	if lim := modelLimit(name, data); len(data) > lim {
-		return nil, inputErr(fmt.Errorf("%s is %s; the limit for %s is %s", displayName(name), formatBytes(len(data)), modelKindName(name, data), formatBytes(lim)))
+	if lim, what := modelLimit(name, data); len(data) > lim {
+		return nil, inputErr(fmt.Errorf("%s is %s; the limit for %s is %s", displayName(name), formatBytes(len(data)), what, formatBytes(lim)))
 	}
 	if what, ok := imageKind(data); ok && !isSafetensors(data) {
 		return nil, inputErr(fmt.Errorf("%s is %s, not a model: open it with “Open image…” or drop it on the page", displayName(name), what))
