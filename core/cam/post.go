@@ -196,20 +196,6 @@ func aggregateInto(dst []float32, maps [][]float32) {
 	minMax(dst)
 }
 
-// firstNonFinite returns the index of the first NaN or ±Inf in x, or −1.
-// (v − v is 0 for every finite v and NaN otherwise.)
-func firstNonFinite(x []float32) int {
-	if tensor.AllFinite(x) {
-		return -1
-	}
-	for i, v := range x {
-		if v-v != 0 {
-			return i
-		}
-	}
-	return -1
-}
-
 // Peak returns the position of the largest value of a w×h map (the first
 // one in row-major order on ties).
 func Peak(m []float32, w, h int) image.Point {

@@ -251,25 +251,6 @@ func TestBoxMatchesFloodFill(t *testing.T) {
 	}
 }
 
-func TestFirstNonFinite(t *testing.T) {
-	inf := float32(math.Inf(1))
-	tests := []struct {
-		x    []float32
-		want int
-	}{
-		{nil, -1},
-		{[]float32{0, -0.0, 1e-45, -3.4e38, 3.4e38}, -1},
-		{[]float32{1, inf}, 1},
-		{[]float32{-inf, 1}, 0},
-		{[]float32{1, 2, float32(math.NaN())}, 2},
-	}
-	for _, tc := range tests {
-		if got := firstNonFinite(tc.x); got != tc.want {
-			t.Errorf("firstNonFinite(%v) = %d, want %d", tc.x, got, tc.want)
-		}
-	}
-}
-
 // TestMinMaxTwoPass compares minMax with the library's three-step form,
 // (x − min) then its max, bit for bit, NaN and infinities included.
 func TestMinMaxTwoPass(t *testing.T) {

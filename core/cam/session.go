@@ -702,7 +702,7 @@ func checkResult(r *Result) error {
 		}{"raw map", r.Raw.Data})
 	}
 	for _, p := range parts {
-		if i := firstNonFinite(p.v); i >= 0 {
+		if i := tensor.FirstNonFinite(p.v); i >= 0 {
 			return fmt.Errorf("cam: %s of class %d at layers %q: element %d of the %s is %v (%w)", r.Method, r.Class, r.Layers, i, p.what, p.v[i], nn.ErrNotFinite)
 		}
 	}

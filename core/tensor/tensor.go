@@ -98,15 +98,23 @@ func SameShape(a, b []int) bool {
 
 // CheckFinite returns an error naming the first NaN or Inf element.
 func (t *Tensor) CheckFinite() error {
-	if AllFinite(t.Data) {
-		return nil
-	}
-	for i, v := range t.Data {
-		if v-v != 0 { // v − v is 0 for every finite v, NaN for NaN and ±Inf
-			return fmt.Errorf("tensor%v: element %d is %v", t.Shape, i, v)
-		}
+	if i := FirstNonFinite(t.Data); i >= 0 {
+		return fmt.Errorf("tensor%v: element %d is %v", t.Shape, i, t.Data[i])
 	}
 	return nil
+}
+
+// FirstNonFinite returns the index of the first NaN or ±Inf in x, or −1.
+func FirstNonFinite(x []float32) int {
+	if AllFinite(x) {
+		return -1
+	}
+	for i, v := range x {
+		if v-v != 0 { // v − v is 0 for every finite v, NaN for NaN and ±Inf
+			return i
+		}
+	}
+	return -1
 }
 
 // MaxAbsDiff returns max |a-b| over equal-length data; +Inf if lengths differ.
