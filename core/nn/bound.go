@@ -12,8 +12,8 @@ import "math"
 // conv or dense layer's output is bounded by max_o(Σ|w_o|)·B + max|b|, an
 // add by the sum of its inputs' bounds, a ReLU or a pooling by its input's.
 // ops that implement bounder give such a bound; Forward computes the
-// input's max |x| (it reads the input anyway to check it), propagates the
-// bounds and checks only the outputs whose bound is not far below the
+// input's max |x| (the same pass checks the input: +Inf means a NaN or an
+// infinity), propagates the bounds and checks only the outputs whose bound is not far below the
 // float32 range (or whose op has no bound). Rounding in float32 changes a
 // value by a relative 2⁻²⁴ per operation, far inside the margin
 // (boundSafe ≪ MaxFloat32), so a bounded output is finite and no NaN can
@@ -31,18 +31,17 @@ type bounder interface {
 }
 
 // maxAbs returns max |x| over x, +Inf when x holds a NaN or an infinity.
+// The magnitudes' bit patterns order as their values, and those of NaN
+// and ±Inf are the largest, so one integer max (no branch) finds both.
 func maxAbs(x []float32) float64 {
-	m := float32(0)
+	var m uint32
 	for _, v := range x {
-		a := math.Float32frombits(math.Float32bits(v) &^ (1 << 31))
-		if a > m || a != a {
-			m = a
-		}
+		m = max(m, math.Float32bits(v)&^(1<<31))
 	}
-	if m != m || math.IsInf(float64(m), 0) {
+	if m >= 0x7f800000 {
 		return math.Inf(1)
 	}
-	return float64(m)
+	return float64(math.Float32frombits(m))
 }
 
 // affineBound describes y = W·x + b: rows of W with at most l1 absolute

@@ -221,8 +221,12 @@ func (g *Graph) forwardTo(ctx *Context, x *tensor.Tensor, last int, a *Activatio
 	if len(x.Shape) != len(want) || !tensor.SameShape(x.Shape[1:], want[1:]) || x.Shape[0] < 1 {
 		return nil, fmt.Errorf("nn: input shape %v, want N×%v", x.Shape, want[1:])
 	}
-	if err := x.CheckFinite(); err != nil {
-		return nil, fmt.Errorf("nn: input: %w: %v", ErrNotFinite, err)
+	// One pass over x: its magnitude bound, +Inf when x is not finite.
+	inBound := maxAbs(x.Data)
+	if math.IsInf(inBound, 1) {
+		if err := x.CheckFinite(); err != nil {
+			return nil, fmt.Errorf("nn: input: %w: %v", ErrNotFinite, err)
+		}
 	}
 	if a == nil {
 		a = &Activations{Graph: g, Out: make([]*tensor.Tensor, len(g.Nodes))}
@@ -233,7 +237,7 @@ func (g *Graph) forwardTo(ctx *Context, x *tensor.Tensor, last int, a *Activatio
 	}
 	// Magnitude bounds (bound.go): nodes whose output provably stays far
 	// inside the float32 range skip the finite check.
-	bounds := g.nodeBounds(maxAbs(x.Data))
+	bounds := g.nodeBounds(inBound)
 	for i := 0; i <= last && i < len(g.Nodes); i++ {
 		if err := g.forwardNodeCheck(ctx, a, i, bounds[i] < boundSafe); err != nil {
 			return nil, err
