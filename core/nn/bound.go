@@ -13,9 +13,10 @@ import "math"
 // add by the sum of its inputs' bounds, a ReLU or a pooling by its input's.
 // ops that implement bounder give such a bound; Forward computes the
 // input's max |x| (the same pass checks the input: +Inf means a NaN or an
-// infinity), propagates the bounds and checks only the outputs whose bound is not far below the
-// float32 range (or whose op has no bound). Rounding in float32 changes a
-// value by a relative 2⁻²⁴ per operation, far inside the margin
+// infinity), propagates the bounds and checks only the outputs whose
+// bound is not far below the float32 range (or whose op has no bound).
+// Rounding in float32 changes a value by a relative 2⁻²⁴ per operation,
+// far inside the margin
 // (boundSafe ≪ MaxFloat32), so a bounded output is finite and no NaN can
 // arise from finite operands of these ops.
 
