@@ -16,9 +16,8 @@ import "math"
 // infinity), propagates the bounds and checks only the outputs whose
 // bound is not far below the float32 range (or whose op has no bound).
 // Rounding in float32 changes a value by a relative 2⁻²⁴ per operation,
-// far inside the margin
-// (boundSafe ≪ MaxFloat32), so a bounded output is finite and no NaN can
-// arise from finite operands of these ops.
+// far inside the margin (boundSafe ≪ MaxFloat32), so a bounded output is
+// finite and no NaN can arise from finite operands of these ops.
 
 // boundSafe is the largest bound for which a node's finite check is
 // skipped.
