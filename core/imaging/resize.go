@@ -119,18 +119,9 @@ func (r *PlaneResizer) Resize(dst, src []float32) {
 	if r.hrows == nil {
 		r.hrows = make([]float32, r.sh*dw)
 	}
-	xoff, xtap := r.x.off, r.x.tap
 	for sy, ok := range r.used {
-		if !ok {
-			continue
-		}
-		line, out := src[sy*sw:(sy+1)*sw], r.hrows[sy*dw:(sy+1)*dw]
-		for x := range out {
-			var acc float32
-			for _, t := range xtap[xoff[x]:xoff[x+1]] {
-				acc += line[t.src] * t.w
-			}
-			out[x] = acc
+		if ok {
+			r.x.apply(r.hrows[sy*dw:(sy+1)*dw], src[sy*sw:(sy+1)*sw])
 		}
 	}
 	var zero float32 // the sums start from +0, as in ResizePlane
@@ -168,6 +159,18 @@ type tap struct {
 type taps struct {
 	off []int
 	tap []tap
+}
+
+// apply resamples line along this axis: out[d] = Σ w·line[src] over the
+// taps of d, accumulated in source order from zero.
+func (t taps) apply(out, line []float32) {
+	for d := range out {
+		var acc float32
+		for _, tp := range t.tap[t.off[d]:t.off[d+1]] {
+			acc += line[tp.src] * tp.w
+		}
+		out[d] = acc
+	}
 }
 
 // axisTaps computes the taps of a resize along one axis. The source is a
@@ -273,14 +276,8 @@ func (r *resampler) run(dst [][]float32, dw int, fetch func(y int, rows [][]floa
 	for _, sy := range rowsUsed {
 		fetch(sy, rows)
 		for c := range nc {
-			line, out := rows[c], hrow[c]
-			for x := range dw {
-				var acc float32
-				for _, t := range r.x.tap[r.x.off[x]:r.x.off[x+1]] {
-					acc += line[t.src] * t.w
-				}
-				out[x] = acc
-			}
+			out := hrow[c]
+			r.x.apply(out, rows[c])
 			for _, u := range byRow[sy] {
 				o := dst[c][u.d*dw : (u.d+1)*dw]
 				if u.w == 1 {
