@@ -225,24 +225,29 @@ func (p *page) noError() {
 	}
 }
 
-// TestApp drives the full page (index.html) through its main states in one
-// tab: each step starts from where the previous one left.
+// startAndCancel runs the JS statements start (which begin a slow
+// request) and, in the same task, clicks the button #cancelID as soon as
+// it shows; it reports whether it showed.
+func (p *page) startAndCancel(start, cancelID string) bool {
+	p.t.Helper()
+	return eval[bool](p, fmt.Sprintf(`(async () => {
+		%s
+		const cancel = document.getElementById(%q);
+		for (let i = 0; i < 200 && cancel.hidden; i++) await new Promise((r) => setTimeout(r, 0));
+		if (cancel.hidden) return false;
+		cancel.click();
+		return true;
+	})()`, start, cancelID))
+}
+
 // cancelSlowMethod starts Score-CAM, presses Cancel as soon as it shows,
 // checks the page says so and is idle, and then that Grad-CAM still works.
 // It returns the sequence number of the Grad-CAM explanation.
 func (p *page) cancelSlowMethod(seq int) int {
 	p.t.Helper()
-	ok := eval[bool](p, `(async () => {
-		const m = document.getElementById("method");
+	if !p.startAndCancel(`const m = document.getElementById("method");
 		m.value = "scorecam";
-		m.dispatchEvent(new Event("change"));
-		const cancel = document.getElementById("cancel");
-		for (let i = 0; i < 200 && cancel.hidden; i++) await new Promise((r) => setTimeout(r, 0));
-		if (cancel.hidden) return false;
-		cancel.click();
-		return true;
-	})()`)
-	if !ok {
+		m.dispatchEvent(new Event("change"));`, "cancel") {
 		p.t.Fatal("Score-CAM showed no Cancel button")
 	}
 	p.wait(`document.getElementById("status").textContent === "Cancelled." && document.body.dataset.busy === "0"`, 60*time.Second)
@@ -253,6 +258,8 @@ func (p *page) cancelSlowMethod(seq int) int {
 	return seq
 }
 
+// TestApp drives the full page (index.html) through its main states in one
+// tab: each step starts from where the previous one left.
 func TestApp(t *testing.T) {
 	p := newPage(t)
 	p.viewport(1280, 900, false)

@@ -155,15 +155,7 @@ func TestAppCheck(t *testing.T) {
 
 	t.Run("cancel", func(t *testing.T) {
 		p.t = t
-		ok := eval[bool](p, `(async () => {
-			document.getElementById("check-run").click();
-			const cancel = document.getElementById("check-cancel");
-			for (let i = 0; i < 200 && cancel.hidden; i++) await new Promise((r) => setTimeout(r, 0));
-			if (cancel.hidden) return false;
-			cancel.click();
-			return true;
-		})()`)
-		if !ok {
+		if !p.startAndCancel(`document.getElementById("check-run").click();`, "check-cancel") {
 			t.Fatal("the check showed no Cancel button")
 		}
 		p.wait(`document.body.dataset.checking === "0"`, loadTimeout)
