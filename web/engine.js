@@ -75,9 +75,7 @@ export class EngineClient {
   restart() {
     this.stopWatchdog();
     this.worker.terminate();
-    const pending = [...this.pending.values()];
-    this.pending.clear();
-    for (const p of pending) p.reject(new EngineError("cancelled", "cancelled"));
+    this.rejectPending("cancelled", "cancelled");
     this.start();
     return this.ready;
   }
@@ -91,9 +89,7 @@ export class EngineClient {
     this.stopWatchdog();
     this.worker.terminate();
     this.rejectReady(new EngineError(message, "crashed"));
-    const pending = [...this.pending.values()];
-    this.pending.clear();
-    for (const p of pending) p.reject(new EngineError(message, "crashed"));
+    this.rejectPending(message, "crashed");
     for (const l of this.listeners) l({ type: "fatal", message });
   }
 
@@ -129,6 +125,14 @@ export class EngineClient {
         p.reject(new EngineError(msg.error, msg.code));
         break;
     }
+  }
+
+  // rejectPending fails every pending request with EngineError(message,
+  // code); the map is emptied first, so a handler may send new requests.
+  rejectPending(message, code) {
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) p.reject(new EngineError(message, code));
   }
 
   settle(id) {
