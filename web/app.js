@@ -4,7 +4,7 @@
 // page's JS API (documented in the README, "Embedding CamLens").
 
 import {
-  Explainer, EngineError, loadCatalog, loadSamples, defaultEntry, fetchBytes, siteURL, panelFor, formatMs, checkFileSize,
+  Explainer, EngineError, loadCatalog, loadSamples, defaultEntry, fetchBytes, siteURL, panelFor, formatMs, checkFileSize, isCancel,
 } from "./camlens.js";
 import { CheckPanel } from "./check.js";
 import { ViewHost } from "./view-host.js";
@@ -124,16 +124,6 @@ async function progressTask(label, fn) {
     ui.progress.hidden = true;
     ui.cancel.hidden = true;
   }
-}
-
-function isCancel(e) {
-  return (e && e.code === "cancelled") || (e && e.name === "AbortError");
-}
-
-// isCrash: a request the engine's death interrupted; the recovery
-// (onRecovery below) tells the user and redoes the work.
-function isCrash(e) {
-  return !!(e && e.code === "crashed" && ex.info && !ex.gaveUp);
 }
 
 // ---------- models ----------
@@ -600,7 +590,7 @@ function run(fn, auto = false) {
   if (!auto) clearNotice();
   return Promise.resolve().then(fn).catch((e) => {
     if (isCancel(e)) setStatus("Cancelled.");
-    else if (isCrash(e)) setStatus("Restarting the engine…");
+    else if (ex.interrupted(e)) setStatus("Restarting the engine…");
     else {
       showError(e);
       setStatus(ex.model && ex.image && lastResult ? "Ready; the previous model and image are still loaded." : "Ready.");
@@ -714,7 +704,7 @@ function wire() {
   // Whatever fails without a handler is still shown in words.
   window.addEventListener("unhandledrejection", (ev) => {
     const e = ev.reason;
-    if (isCancel(e) || isCrash(e)) return;
+    if (isCancel(e) || ex.interrupted(e)) return;
     showError(e instanceof Error ? e : String(e));
   });
   window.addEventListener("error", (ev) => {

@@ -197,6 +197,13 @@ export class Explainer {
     return this.info;
   }
 
+  // interrupted: e is the error of a request the engine's death cut short
+  // while recover brings it back and redoes the work: not a failure to
+  // show the user.
+  interrupted(e) {
+    return !!(e && e.code === "crashed" && this.info && !this.gaveUp);
+  }
+
   // limits are the engine's size limits (the hello reply's), or null
   // before hello.
   get limits() {
@@ -308,6 +315,12 @@ export class Explainer {
     if (i < 0) throw new EngineError(`unknown class ${JSON.stringify(c)}`, "input");
     return i;
   }
+}
+
+// isCancel: e is a cancelled request's error (the engine's, or an
+// AbortSignal's).
+export function isCancel(e) {
+  return !!e && (e.code === "cancelled" || e.name === "AbortError");
 }
 
 function explainArgs(opts) {

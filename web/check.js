@@ -5,7 +5,7 @@
 // belong to one explanation (image, crop, model, method, class, layer,
 // counterfactual); when the view changes they are marked out of date.
 
-import { formatMs } from "./camlens.js";
+import { formatMs, isCancel } from "./camlens.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -109,8 +109,8 @@ export class CheckPanel {
       this.status(`Done in ${formatMs(performance.now() - t0)}: ${4 * (r.steps + 1)} perturbed images scored.`);
       document.body.dataset.checked = String(Number(document.body.dataset.checked || 0) + 1);
     } catch (e) {
-      if ((e && e.code === "cancelled") || (e && e.name === "AbortError")) this.status(this.abortMessage);
-      else if (e && e.code === "crashed" && this.ex.info && !this.ex.gaveUp) this.status("The engine stopped during the check; it is being restarted. Run the check again.", true);
+      if (isCancel(e)) this.status(this.abortMessage);
+      else if (this.ex.interrupted(e)) this.status("The engine stopped during the check; it is being restarted. Run the check again.", true);
       else this.status(`The check failed: ${e && e.message ? e.message : e}`, true);
     } finally {
       if (this.running === ac) this.running = null;

@@ -37,7 +37,7 @@ function caption(text, error) {
 function fail(e) {
   // A request the engine's death interrupted: the recovery below says so
   // and explains again.
-  if (e && e.code === "crashed" && ex.info && !ex.gaveUp) return;
+  if (ex.interrupted(e)) return;
   const message = e instanceof Error ? e.message : String(e);
   caption(message, true);
   tell("error", { message });
