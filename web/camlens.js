@@ -96,7 +96,6 @@ export class Explainer {
     this.model = null; // engine's model info
     this.modelId = ""; // catalog id or file name
     this.image = null; // {width, height, format, preview}
-    this.imageName = "";
     this.crop = null; // [x, y, w, h] in image pixels, or null: whole image
     this.prediction = null; // {predictions, base, region, timings}
     this.lutCache = new Map();
@@ -204,6 +203,11 @@ export class Explainer {
     return !!(e && e.code === "crashed" && this.info && !this.gaveUp);
   }
 
+  // imageName is the loaded image's name ("" before one).
+  get imageName() {
+    return this.imageSource ? this.imageSource.name : "";
+  }
+
   // limits are the engine's size limits (the hello reply's), or null
   // before hello.
   get limits() {
@@ -243,7 +247,6 @@ export class Explainer {
     const blob = new Blob([buf]);
     const r = await this.request("setImage", { data: buf, name }, [buf]);
     this.image = r;
-    this.imageName = name;
     this.imageSource = { blob, name };
     this.prediction = null;
     return r;
