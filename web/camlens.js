@@ -279,20 +279,23 @@ export class Explainer {
 
   // explain: opts {method, class (-1 top), layers [], target, counterfactual,
   // eigenSmooth}; progress and signal as for requests.
-  async explain(opts, { signal, onProgress } = {}) {
-    if (!this.prediction) throw new EngineError("no prediction yet (load a model and an image)", "state");
-    const r = await this.request("explain", explainArgs(opts), [], { signal, onProgress });
-    this.crashes = 0;
-    return r;
+  async explain(opts, ro = {}) {
+    return this.explainOp("explain", opts, ro);
   }
 
   // metrics checks the explanation opts describes (as for explain):
   // RISE's deletion and insertion curves and AUCs of its map and of a
   // random map, {method, class, label, steps, map: {deletion, insertion},
   // random: {deletion, insertion}}, each curve {fractions, scores, auc}.
-  async metrics(opts, { signal, onProgress } = {}) {
+  async metrics(opts, ro = {}) {
+    return this.explainOp("metrics", opts, ro);
+  }
+
+  // explainOp sends op ("explain", "metrics") for the explanation opts
+  // describes; its success ends a run of engine deaths (see recover).
+  async explainOp(op, opts, { signal, onProgress } = {}) {
     if (!this.prediction) throw new EngineError("no prediction yet (load a model and an image)", "state");
-    const r = await this.request("metrics", explainArgs(opts), [], { signal, onProgress });
+    const r = await this.request(op, explainArgs(opts), [], { signal, onProgress });
     this.crashes = 0;
     return r;
   }
