@@ -55,13 +55,12 @@ const check = new CheckPanel({
 // method, class, layer and counterfactual.
 function checkView(r) {
   const layers = r.layers && r.layers.length ? r.layers : [];
-  const cf = r.counterfactual && r.method !== "counterfactual" ? " (counterfactual)" : "";
   return {
     key: JSON.stringify([predictSeq, ex.modelId, r.method, r.class, layers, r.counterfactual]),
     opts: { method: r.method, class: r.class, layers, counterfactual: r.counterfactual && r.method !== "counterfactual" },
     // The layer is named when the user picked one (the default's name
     // is often a long generated one).
-    title: `${methodInfo(r.method).title}${cf} · ${r.label}${ui.layer.value && layers.length ? " · layer " + layers.join(", ") : ""}`,
+    title: `${caption(r)}${ui.layer.value && layers.length ? " · layer " + layers.join(", ") : ""}`,
   };
 }
 
@@ -69,32 +68,27 @@ function checkView(r) {
 
 function setStatus(text) { ui.status.textContent = text; }
 
-function showError(e) {
-  const msg = e instanceof Error ? e.message : String(e);
-  ui.error.textContent = msg;
-  ui.error.hidden = false;
-  document.body.dataset.error = msg;
+// A banner (the error, the notice) shows a message and mirrors it in
+// document.body.dataset[key] for the tests.
+function showBanner(el, key, msg) {
+  el.textContent = msg;
+  el.hidden = false;
+  document.body.dataset[key] = msg;
 }
 
-function clearError() {
-  ui.error.hidden = true;
-  ui.error.textContent = "";
-  delete document.body.dataset.error;
+function clearBanner(el, key) {
+  el.hidden = true;
+  el.textContent = "";
+  delete document.body.dataset[key];
 }
+
+function showError(e) { showBanner(ui.error, "error", e instanceof Error ? e.message : String(e)); }
+function clearError() { clearBanner(ui.error, "error"); }
 
 // showNotice tells what the page did on its own (the engine restarted);
 // it stays until the user's next action.
-function showNotice(msg) {
-  ui.notice.textContent = msg;
-  ui.notice.hidden = false;
-  document.body.dataset.notice = msg;
-}
-
-function clearNotice() {
-  ui.notice.hidden = true;
-  ui.notice.textContent = "";
-  delete document.body.dataset.notice;
-}
+function showNotice(msg) { showBanner(ui.notice, "notice", msg); }
+function clearNotice() { clearBanner(ui.notice, "notice"); }
 
 function busy(on) {
   busyCount += on ? 1 : -1;
@@ -331,24 +325,23 @@ async function refresh(predict = false) {
     };
     const r1 = await step(opts);
     const pred = ex.prediction;
-    let panels = [panelFor(pred, r1)];
-    let captions = [caption(r1)];
+    // The second explanation a comparison asks for, as changes to opts.
+    const second = {
+      method: { method: ui.compareMethod.value, counterfactual: opts.counterfactual && methodInfo(ui.compareMethod.value).counterfactual },
+      class: { class: Number(ui.compareClass.value) },
+      guided: { method: "guided-gradcam", counterfactual: false },
+    }[compare];
     let shown = [r1];
-    if (compare === "method") {
-      const r2 = await step(Object.assign({}, opts, { method: ui.compareMethod.value, counterfactual: opts.counterfactual && methodInfo(ui.compareMethod.value).counterfactual }));
-      panels.push(panelFor(pred, r2));
-      captions.push(caption(r2));
-      shown.push(r2);
-    } else if (compare === "class") {
-      const r2 = await step(Object.assign({}, opts, { class: Number(ui.compareClass.value) }));
-      panels.push(panelFor(pred, r2));
-      captions.push(caption(r2));
-      shown.push(r2);
-    } else if (compare === "guided") {
-      const r2 = await step(Object.assign({}, opts, { method: "guided-gradcam", counterfactual: false }));
-      panels = [{ base: pred.base }, panelFor(pred, r2)];
-      captions = ["Image", caption(r2)];
-      shown = [r2];
+    if (second) {
+      const r2 = await step(Object.assign({}, opts, second));
+      // Guided Grad-CAM is compared with the image, not with r1.
+      shown = compare === "guided" ? [r2] : [r1, r2];
+    }
+    const panels = shown.map((r) => panelFor(pred, r));
+    const captions = shown.map(caption);
+    if (compare === "guided") {
+      panels.unshift({ base: pred.base });
+      captions.unshift("Image");
     }
     if (gen !== generation) return null;
     lastResult = r1;
