@@ -16,6 +16,7 @@ import (
 	"github.com/camlens/camlens/core/npy"
 	"github.com/camlens/camlens/core/onnx"
 	"github.com/camlens/camlens/core/tensor"
+	"github.com/camlens/camlens/scripts/e2e/badfiles"
 )
 
 func bytesOf(b []byte) func(testing.TB) []byte { return func(testing.TB) []byte { return b } }
@@ -25,7 +26,7 @@ func badCases() []badCase {
 	return []badCase{
 		// Images.
 		{name: "huge-png", what: "PNG whose header says 20,000 × 20,000 pixels", kind: kindImage,
-			data: bytesOf(pngHeaderOnly(20000, 20000)), is: imaging.ErrTooLarge, msg: "png image is 20000×20000 = 400000000 pixels, limit 50000000"},
+			data: bytesOf(badfiles.PNGHeader(20000, 20000)), is: imaging.ErrTooLarge, msg: "png image is 20000×20000 = 400000000 pixels, limit 50000000"},
 		{name: "jpeg-bomb", what: "JPEG whose frame header says 65,000 × 65,000", kind: kindImage,
 			data: bytesOf(jpegHeaderOnly(65000, 65000)), is: imaging.ErrTooLarge, msg: "jpeg image is 65000×65000"},
 		{name: "gif-screen", what: "GIF with a 65,535 × 65,535 logical screen around a 1 × 1 frame", kind: kindImage,
@@ -51,7 +52,7 @@ func badCases() []badCase {
 				return b
 			}, msg: "decode png (24×20): the file is damaged or cut short: png: invalid format: zlib: invalid checksum"},
 		{name: "zero-size-png", what: "a PNG header declaring 0 × 5 pixels", kind: kindImage,
-			data: bytesOf(pngHeaderOnly(0, 5)), msg: "read png header (the file is damaged or cut short): png: invalid format: non-positive dimension"},
+			data: bytesOf(badfiles.PNGHeader(0, 5)), msg: "read png header (the file is damaged or cut short): png: invalid format: non-positive dimension"},
 		{name: "crop-outside", what: "a crop entirely outside the image", kind: kindImage,
 			data: func(t testing.TB) []byte { return pngBytes(t, photo(24, 20)) }, crop: image.Rect(1000, 1000, 1010, 1010),
 			flags: []string{"-crop", "1000,1000,10,10"}, is: imaging.ErrCrop, msg: "crop (1000,1000)-(1010,1010) does not overlap the image (0,0)-(24,20)"},

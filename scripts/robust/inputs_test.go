@@ -3,7 +3,6 @@ package robust
 import (
 	"bytes"
 	"encoding/binary"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -128,27 +127,6 @@ func jpegBytes(t testing.TB, img image.Image) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
-}
-
-// pngChunk is one PNG chunk with its CRC.
-func pngChunk(typ string, data []byte) []byte {
-	b := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
-	b = append(b, typ...)
-	b = append(b, data...)
-	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(append([]byte(typ), data...)))
-}
-
-// pngHeaderOnly is a PNG signature and an IHDR declaring w×h RGB pixels,
-// followed by an empty IDAT and IEND: a header that claims a huge image
-// without the bytes to fill it.
-func pngHeaderOnly(w, h uint32) []byte {
-	ihdr := binary.BigEndian.AppendUint32(nil, w)
-	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
-	ihdr = append(ihdr, 8, 2, 0, 0, 0) // 8-bit RGB, no interlace
-	b := []byte("\x89PNG\r\n\x1a\n")
-	b = append(b, pngChunk("IHDR", ihdr)...)
-	b = append(b, pngChunk("IDAT", nil)...)
-	return append(b, pngChunk("IEND", nil)...)
 }
 
 // jpegHeaderOnly is a baseline JPEG whose SOF0 declares w×h, with a scan
