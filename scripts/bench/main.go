@@ -3,7 +3,8 @@
 // astronaut face crop of the sample gallery, and natively.
 //
 //	go run ./scripts/bench [-o bench-results.json] [-quick] [-runs 30] [-warmup 3]
-//	                       [-cold 5] [-no-app] [-cold-only] [-chromium /usr/bin/chromium]
+//	                       [-cold 5] [-no-app] [-cold-only] [-profile FILE]
+//	                       [-chromium /usr/bin/chromium]
 //
 // In one page and one run it alternates the contenders round by round:
 //
@@ -30,7 +31,9 @@
 // gzip), and for the app's first cold start a timeline of its critical path
 // (each file's request and last byte at the server, the page's marks).
 // Finally the native throughput of Grad-CAM end to end on 2 cores.
-// -cold-only runs the cold starts alone.
+// -cold-only runs the cold starts alone. -profile FILE records one cold
+// start of the core page with V8's sampling profiler (the runner then keeps
+// its function names) and prints where the main thread's time went.
 //
 // It prints a markdown table and writes the JSON (medians and minimums
 // in ms over the runs after warm-up, ratios, targets) to -o. -quick is a
@@ -65,6 +68,7 @@ type options struct {
 	native   time.Duration
 	chromium string
 	root     string
+	profile  string
 }
 
 func main() {
@@ -77,6 +81,7 @@ func main() {
 	flag.IntVar(&o.cold, "cold", 5, "cold starts of each contender (0: none)")
 	noApp := flag.Bool("no-app", false, "skip the CamLens app's cold start (no site build)")
 	flag.BoolVar(&o.coldOnly, "cold-only", false, "only the cold starts (no operation timings, no native throughput)")
+	flag.StringVar(&o.profile, "profile", "", "only profile one cold start of the CamLens core page: write the V8 CPU profile to `file` (.cpuprofile) and print where the main thread's time went")
 	flag.StringVar(&o.chromium, "chromium", "/usr/bin/chromium", "Chromium `binary`")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -97,6 +102,10 @@ func main() {
 	res, err := run(ctx, o)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if o.profile != "" {
+		logf("wrote the CPU profile %s (open it in Chromium's DevTools, Performance panel)", o.profile)
+		return
 	}
 	data, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
@@ -130,6 +139,14 @@ func run(ctx context.Context, o options) (*results, error) {
 	}
 	defer b.close()
 	res.Info.Compression = b.compression
+	if o.profile != "" {
+		sum, err := b.profileCold(ctx, o, b.bench.url, b.bench.url+"/bench/cold-camlens.html", `window.coldResult || window.coldError`, o.profile)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprint(os.Stderr, sum)
+		return res, nil
+	}
 
 	if !o.coldOnly {
 		logf("browser benchmark: %d runs after %d warm-up rounds", o.runs, o.warmup)

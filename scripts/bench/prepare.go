@@ -48,8 +48,12 @@ type coldLoadReport struct {
 	Transfer int64 `json:"transfer_bytes"`
 }
 
-func goBuildWasm(ctx context.Context, root, pkg, out string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+func goBuildWasm(ctx context.Context, root, pkg, out string, names bool) error {
+	ldflags := "-ldflags=-s -w"
+	if names {
+		ldflags = "-ldflags=-w" // keep the name section for the profiler
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", ldflags, "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm", "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {
@@ -98,7 +102,7 @@ func prepare(ctx context.Context, o options) (*benchEnv, error) {
 
 	logf("building the CamLens runner (js/wasm) and the SIMD kernel module")
 	runner := filepath.Join(tmp, "runner.wasm")
-	if err := goBuildWasm(ctx, root, "./scripts/bench/runner", runner); err != nil {
+	if err := goBuildWasm(ctx, root, "./scripts/bench/runner", runner, o.profile != ""); err != nil {
 		return nil, err
 	}
 	kw, err := kernels.Assemble(ctx)

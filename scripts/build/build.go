@@ -184,11 +184,16 @@ func Build(ctx context.Context, opt Options) (*Report, error) {
 	if err := b.writeFile("_headers", []byte(site.HeadersFile())); err != nil {
 		return nil, err
 	}
-	// 6. The two wasm binaries.
+	// 6. The two wasm binaries, with Ebitengine's built-in shaders written
+	// without text/template (wasm/view/builtinshader, see ebiten.go).
+	modfile, err := patchedEbiten(ctx, opt.Root)
+	if err != nil {
+		return nil, err
+	}
 	for _, w := range []struct{ pkg, name string }{{"./wasm/engine", "engine.wasm"}, {"./wasm/view", "view.wasm"}} {
 		logf("build: go build %s (js/wasm)", w.pkg)
 		dst := filepath.Join(opt.Out, w.name)
-		if err := goBuildWasm(ctx, opt.Root, w.pkg, dst); err != nil {
+		if err := goBuildWasm(ctx, opt.Root, w.pkg, dst, modfile); err != nil {
 			return nil, err
 		}
 		data, err := os.ReadFile(dst)
@@ -314,8 +319,14 @@ func prepareOut(out string) error {
 	return os.WriteFile(filepath.Join(out, marker), nil, 0o644)
 }
 
-func goBuildWasm(ctx context.Context, root, pkg, out string) error {
-	cmd := exec.CommandContext(ctx, goCmd(), "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+// goBuildWasm builds pkg for js/wasm into out, stripped, with the go.mod
+// file modfile instead of the repository's ("" for the repository's).
+func goBuildWasm(ctx context.Context, root, pkg, out, modfile string) error {
+	args := []string{"build", "-trimpath", "-ldflags=-s -w"}
+	if modfile != "" {
+		args = append(args, "-modfile", modfile)
+	}
+	cmd := exec.CommandContext(ctx, goCmd(), append(args, "-o", out, pkg)...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm", "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {

@@ -10,6 +10,7 @@
   const go = new Go();
   const marks = {};
   const mark = (n) => { marks["core:" + n] = performance.now(); };
+  mark("script-start");
   const get = (u) => fetch(u).then((r) => { if (!r.ok) throw new Error(u + ": HTTP " + r.status); return r.arrayBuffer(); });
   const [inst, kern, model, image, samples] = await Promise.all([
     WebAssembly.instantiateStreaming(fetch("/bench/runner.wasm"), go.importObject).then((i) => { mark("runner-compiled"); return i; }),
@@ -32,5 +33,8 @@
   if (r.error) throw new Error(r.error);
   mark("first-map");
   marks["core:first-map-explain-only"] = r.ms[0];
+  for (const e of performance.getEntriesByType("resource")) marks["core:res:" + e.name.replace(/.*\//, "") + ":end"] = e.responseEnd;
+  const nav = performance.getEntriesByType("navigation")[0];
+  if (nav) { marks["core:nav:responseEnd"] = nav.responseEnd; marks["core:nav:fetchStart"] = nav.fetchStart; }
   window.coldResult = { first_heatmap_ms: performance.now(), kernels: init.kernels, marks };
 })().catch((e) => { window.coldError = String(e && e.stack || e); });
