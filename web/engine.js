@@ -1,7 +1,11 @@
 // EngineClient talks to the CamLens engine in a Web Worker (web/worker.js,
-// which runs engine.wasm). Protocol, one request at a time per id:
+// which runs camlens.wasm as the engine). Protocol, one request at a time
+// per id:
 //
-//   page → worker  {id, op, ...args}              ops: hello, loadModel, setImage,
+//   page → worker  {op: "start", module?}         first: the compiled camlens.wasm
+//                                                 (web/load.js's globalThis.camlensWasm)
+//                                                 or none (the worker fetches it)
+//                  {id, op, ...args}              ops: hello, loadModel, setImage,
 //                                                 predict, explain, metrics, export, colormap, cancel
 //                  {op: "ping"}                   the watchdog's question, answered at once
 //                  {op: "crash", kind}            test hook: "panic", "hang", "throw"
@@ -67,6 +71,14 @@ export class EngineClient {
       ev.preventDefault();
       if (w === this.worker) this.fail(ev.message || "an error in the worker");
     };
+    // The page's compiled module when it has one (a restart reuses it);
+    // the worker compiles camlens.wasm itself when not.
+    const shared = globalThis.camlensWasm;
+    if (shared) {
+      shared.then((module) => w.postMessage({ op: "start", module }), () => w.postMessage({ op: "start" }));
+    } else {
+      w.postMessage({ op: "start" });
+    }
   }
 
   // restart terminates the worker (stopping whatever it computes) and

@@ -1,6 +1,9 @@
-// Starts the ebiten view (view.wasm) inside view.html. ebiten appends its
-// own canvas to <body> and sizes it to the document: that is why the view
-// lives in an iframe of its own. Errors are reported to the parent page.
+// Starts the ebiten view inside view.html: camlens.wasm (wasm/camlens)
+// with the role "view". The compiled module comes from the parent page
+// (web/load.js) when it has one; otherwise this page fetches and compiles
+// camlens.wasm itself. ebiten appends its own canvas to <body> and sizes it
+// to the document: that is why the view lives in an iframe of its own.
+// Errors are reported to the parent page.
 "use strict";
 (function () {
   function report(message) {
@@ -9,18 +12,25 @@
       parent.postMessage({ type: "error", message: String(message) }, location.origin);
     } catch (e) { /* no parent */ }
   }
+  async function fromParent() {
+    try {
+      if (parent !== self && parent.camlensWasm) return await parent.camlensWasm;
+    } catch (e) { /* a parent of another origin, or its compile failed: try here */ }
+    return null;
+  }
+  async function compile() {
+    const resp = await fetch("camlens.wasm");
+    if (!resp.ok) throw new Error(`camlens.wasm: HTTP ${resp.status}`);
+    if (WebAssembly.compileStreaming) return WebAssembly.compileStreaming(resp);
+    return WebAssembly.compile(await resp.arrayBuffer());
+  }
   async function start() {
     if (!("WebAssembly" in self)) throw new Error("this browser has no WebAssembly");
+    const module = (await fromParent()) || (await compile());
     const go = new Go();
-    const resp = fetch("view.wasm");
-    let inst;
-    if (WebAssembly.instantiateStreaming) {
-      inst = await WebAssembly.instantiateStreaming(resp, go.importObject);
-    } else {
-      const buf = await (await resp).arrayBuffer();
-      inst = await WebAssembly.instantiate(buf, go.importObject);
-    }
-    await go.run(inst.instance);
+    go.argv = ["camlens.wasm", "view"];
+    const inst = await WebAssembly.instantiate(module, go.importObject);
+    await go.run(inst);
     report("the view stopped");
   }
   start().catch(function (e) { report(e && e.message ? e.message : e); });

@@ -1,5 +1,8 @@
-// The CamLens engine's Web Worker: it runs engine.wasm (the Go core) so that
-// the page never freezes. When the build shipped the WebAssembly SIMD
+// The CamLens engine's Web Worker: it runs camlens.wasm (wasm/camlens) with
+// the role "engine" (the Go core) so that the page never freezes. The
+// page's first message is {op: "start", module?}: the WebAssembly.Module
+// the page compiled (web/load.js), or none, and then the worker fetches
+// and compiles camlens.wasm itself. When the build shipped the WebAssembly SIMD
 // kernels (kernels.wasm, see wasm/kernels) and this browser runs them, they
 // are instantiated on the Go instance's memory before the program starts,
 // and the engine uses them for its heavy loops; otherwise it uses pure Go.
@@ -48,35 +51,47 @@ self.addEventListener("message", (ev) => {
   }
 });
 
-(async function () {
+// The kernels download while the page sends the module.
+const kernels = KERNELS ? fetch(KERNELS).then((r) => (r.ok ? r.arrayBuffer() : null)).catch(() => null) : null;
+
+async function camlensModule() {
+  const resp = await fetch("../camlens.wasm");
+  if (!resp.ok) throw new Error(`camlens.wasm: HTTP ${resp.status}`);
+  if (WebAssembly.compileStreaming) return WebAssembly.compileStreaming(resp);
+  return WebAssembly.compile(await resp.arrayBuffer());
+}
+
+async function start(module) {
   try {
     const go = new Go();
+    go.argv = ["camlens.wasm", "engine"];
     let exitCode;
     const exit = go.exit;
     go.exit = (code) => {
       exitCode = code;
       exit(code);
     };
-    const resp = fetch("../engine.wasm");
-    const kernels = KERNELS ? fetch(KERNELS).then((r) => (r.ok ? r.arrayBuffer() : null)).catch(() => null) : null;
-    let inst;
-    if (WebAssembly.instantiateStreaming) {
-      inst = await WebAssembly.instantiateStreaming(resp, go.importObject);
-    } else {
-      inst = await WebAssembly.instantiate(await (await resp).arrayBuffer(), go.importObject);
-    }
+    const inst = await WebAssembly.instantiate(module || (await camlensModule()), go.importObject);
     const kbytes = await kernels;
     if (kbytes) {
       try {
-        const k = await WebAssembly.instantiate(kbytes, { env: { mem: inst.instance.exports.mem } });
+        const k = await WebAssembly.instantiate(kbytes, { env: { mem: inst.exports.mem } });
         self.camlensKernels = k.instance.exports;
       } catch (e) {
         console.warn("camlens: no SIMD kernels in this browser (" + e.message + "); using pure Go");
       }
     }
-    await go.run(inst.instance);
+    await go.run(inst);
     self.postMessage({ type: "fatal", message: why(exitCode) });
   } catch (e) {
     self.postMessage({ type: "fatal", message: "could not start the engine: " + (e && e.message ? e.message : e) });
   }
-})();
+}
+
+let started = false;
+self.addEventListener("message", (ev) => {
+  const d = ev.data;
+  if (started || !d || d.op !== "start") return;
+  started = true;
+  start(d.module instanceof WebAssembly.Module ? d.module : null);
+});

@@ -69,6 +69,7 @@ type options struct {
 	chromium string
 	root     string
 	profile  string
+	profPage string
 }
 
 func main() {
@@ -82,6 +83,7 @@ func main() {
 	noApp := flag.Bool("no-app", false, "skip the CamLens app's cold start (no site build)")
 	flag.BoolVar(&o.coldOnly, "cold-only", false, "only the cold starts (no operation timings, no native throughput)")
 	flag.StringVar(&o.profile, "profile", "", "only profile one cold start of the CamLens core page: write the V8 CPU profile to `file` (.cpuprofile) and print where the main thread's time went")
+	flag.StringVar(&o.profPage, "profile-page", "core", "the page -profile records: core (the core alone) or app (index.html; the app is built)")
 	flag.StringVar(&o.chromium, "chromium", "/usr/bin/chromium", "Chromium `binary`")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -140,7 +142,16 @@ func run(ctx context.Context, o options) (*results, error) {
 	defer b.close()
 	res.Info.Compression = b.compression
 	if o.profile != "" {
-		sum, err := b.profileCold(ctx, o, b.bench.url, b.bench.url+"/bench/cold-camlens.html", `window.coldResult || window.coldError`, o.profile)
+		origin, page, done := b.bench.url, b.bench.url+"/bench/cold-camlens.html", `window.coldResult || window.coldError`
+		switch {
+		case o.profPage == "app" && b.site != nil:
+			origin, page, done = b.site.url, b.site.url+"/", appDone
+		case o.profPage == "app":
+			return nil, fmt.Errorf("bench: -profile-page app: %s", b.siteErr)
+		case o.profPage != "core":
+			return nil, fmt.Errorf("bench: -profile-page %q: want core or app", o.profPage)
+		}
+		sum, err := b.profileCold(ctx, o, origin, page, done, o.profile)
 		if err != nil {
 			return nil, err
 		}

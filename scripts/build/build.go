@@ -184,24 +184,23 @@ func Build(ctx context.Context, opt Options) (*Report, error) {
 	if err := b.writeFile("_headers", []byte(site.HeadersFile())); err != nil {
 		return nil, err
 	}
-	// 6. The two wasm binaries, with Ebitengine's built-in shaders written
-	// without text/template (wasm/view/builtinshader, see ebiten.go).
+	// 6. The page's one wasm binary (wasm/camlens: engine and view), with
+	// Ebitengine's built-in shaders written without text/template
+	// (wasm/view/builtinshader, see ebiten.go).
 	modfile, err := patchedEbiten(ctx, opt.Root)
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range []struct{ pkg, name string }{{"./wasm/engine", "engine.wasm"}, {"./wasm/view", "view.wasm"}} {
-		logf("build: go build %s (js/wasm)", w.pkg)
-		dst := filepath.Join(opt.Out, w.name)
-		if err := goBuildWasm(ctx, opt.Root, w.pkg, dst, modfile); err != nil {
-			return nil, err
-		}
-		data, err := os.ReadFile(dst)
-		if err != nil {
-			return nil, fmt.Errorf("build: %w", err)
-		}
-		b.record(w.name, data)
+	logf("build: go build ./wasm/camlens (js/wasm)")
+	dst := filepath.Join(opt.Out, "camlens.wasm")
+	if err := goBuildWasm(ctx, opt.Root, "./wasm/camlens", dst, modfile); err != nil {
+		return nil, err
 	}
+	data, err := os.ReadFile(dst)
+	if err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
+	b.record("camlens.wasm", data)
 	// 7. The SIMD kernel module (wasm/kernels), when wabt is installed; the
 	// engine falls back to pure Go without it.
 	kernelsPath := ""

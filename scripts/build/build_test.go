@@ -72,7 +72,7 @@ func TestBuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"index.html", "embed.html", "view.html", "embed-demo.html", "sw.js", "_headers", "wasm_exec.js",
-		"engine.wasm", "view.wasm", "engine.wasm.gz", "web/app.js", "web/embed.js", "web/worker.js", "models/test.safetensors",
+		"camlens.wasm", "camlens.wasm.gz", "web/load.js", "web/app.js", "web/embed.js", "web/worker.js", "models/test.safetensors",
 		"models/cards/test.md", "models/LICENSE-test.txt", "models/catalog.json", "web/samples/samples.json", "build.json", marker} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("missing %s: %v", f, err)
@@ -92,7 +92,7 @@ func TestBuild(t *testing.T) {
 	if strings.Contains(string(sw), "__CAMLENS_") || !strings.Contains(string(sw), rep.Version) {
 		t.Error("sw.js placeholders were not replaced")
 	}
-	for _, want := range []string{"./", "index.html", "engine.wasm", "view.wasm", "wasm_exec.js", "models/test.safetensors", "web/samples/samples.json"} {
+	for _, want := range []string{"./", "index.html", "camlens.wasm", "web/load.js", "wasm_exec.js", "models/test.safetensors", "web/samples/samples.json"} {
 		if !slices.Contains(rep.Precache, want) {
 			t.Errorf("precache lacks %s", want)
 		}
@@ -101,7 +101,7 @@ func TestBuild(t *testing.T) {
 		t.Error("precache lists _headers, which is not served")
 	}
 	raw, tr := rep.ColdLoadBytes()
-	if !slices.Contains(rep.ColdLoad, "engine.wasm") || tr <= 0 || tr >= raw {
+	if !slices.Contains(rep.ColdLoad, "camlens.wasm") || tr <= 0 || tr >= raw {
 		t.Errorf("cold load %v: %d raw, %d transferred", rep.ColdLoad, raw, tr)
 	}
 	t.Logf("cold load: %d files, %d bytes raw, %d with gzip", len(rep.ColdLoad), raw, tr)
@@ -110,7 +110,7 @@ func TestBuild(t *testing.T) {
 	if _, err := Build(context.Background(), Options{Root: root, Out: out, Models: models, Compress: CompressNone}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(out, "engine.wasm.gz")); err == nil {
+	if _, err := os.Stat(filepath.Join(out, "camlens.wasm.gz")); err == nil {
 		t.Error("a stale .gz survived the rebuild")
 	}
 }

@@ -1,6 +1,7 @@
 // Package build assembles the CamLens web app into a directory (dist/) that
-// any static file server can serve: the two js/wasm binaries (the engine that
-// runs in a Web Worker and the ebiten view that runs in an iframe), Go's
+// any static file server can serve: the js/wasm binary camlens.wasm (one
+// program, wasm/camlens, started twice: as the engine in a Web Worker and
+// as the ebiten view in an iframe), the SIMD kernel module, Go's
 // wasm_exec.js, the pages and scripts from web/ and index.html, the shipped
 // models listed in models/catalog.json, the sample gallery, a service worker
 // with a precache list, a Cloudflare-style _headers file carrying the
@@ -10,7 +11,7 @@
 // Layout of the output (URLs are relative to the site root):
 //
 //	index.html  embed.html  view.html  embed-demo.html  sw.js  _headers
-//	wasm_exec.js  engine.wasm  view.wasm  build.json
+//	wasm_exec.js  camlens.wasm  kernels.wasm  build.json
 //	web/*.js web/*.css web/icon.svg     the page scripts and styles
 //	web/samples/...                     the sample gallery (samples.json + images)
 //	models/catalog.json, models/<file>, models/cards/<card>, models/LICENSE*

@@ -19,12 +19,17 @@ const ebitenModule = "github.com/hajimehoshi/ebiten/v2"
 
 // patchedEbiten returns a go.mod file for `go build -modfile` that is the
 // repository's with Ebitengine replaced by a copy of the pinned module
-// (from the module cache, which go.sum has verified) whose
-// internal/builtinshader/shader.go is wasm/view/builtinshader/shader.go:
-// the same shader sources, written without text/template. text/template
-// calls reflect.Value.MethodByName, and that makes Go's linker keep every
-// exported method of every type in the binary (math/big's, text/template's,
-// the core's): 0.44 MB of the view's 1.77 MB of brotli-compressed wasm.
+// (from the module cache, which go.sum has verified) with two changes:
+//
+//   - internal/builtinshader/shader.go is wasm/view/builtinshader/shader.go:
+//     the same shader sources, written without text/template.
+//     text/template calls reflect.Value.MethodByName, and that makes Go's
+//     linker keep every exported method of every type in the binary
+//     (math/big's, text/template's, the core's): 0.44 MB of the view's
+//     1.77 MB of brotli-compressed wasm.
+//   - the edits in ebitenEdits, so that the engine's Web Worker, which runs
+//     the same binary (wasm/camlens), can initialise Ebitengine's packages.
+//
 // (`go build -overlay` cannot do this: it refuses to replace files in the
 // module cache.)
 //
@@ -49,7 +54,13 @@ func patchedEbiten(ctx context.Context, root string) (string, error) {
 	if !bytes.Contains(patch, []byte("Ebitengine "+mod.Version+"'s")) {
 		return "", fmt.Errorf("build: wasm/view/builtinshader/shader.go is not for %s %s; redo it from that version's internal/builtinshader/shader.go", ebitenModule, mod.Version)
 	}
-	sum := sha256.Sum256(append(patch, mod.Version...))
+	h := sha256.New()
+	h.Write(patch)
+	h.Write([]byte(mod.Version))
+	for _, e := range ebitenEdits {
+		fmt.Fprintf(h, "%q %q %q", e.file, e.old, e.new)
+	}
+	sum := h.Sum(nil)
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		cache = os.TempDir()
@@ -85,14 +96,69 @@ func patchedEbiten(ctx context.Context, root string) (string, error) {
 	return modfile, nil
 }
 
+// edit replaces the text old, which must occur exactly once, in a file of
+// the module (a slash-separated path) by new.
+type edit struct{ file, old, new string }
+
+// ebitenEdits: Ebitengine v2.8.8's internal/ui initialises two variables
+// from document and Document at package initialisation, which panics where
+// there is no document (a Web Worker; Ebitengine's own code around them
+// expects "document is undefined on node.js"). With the edit they are
+// undefined there, and exactly what they were in a page.
+var ebitenEdits = []edit{{
+	file: "internal/ui/ui_js.go",
+	old: `var (
+	documentHasFocus = document.Get("hasFocus").Call("bind", document)
+	documentHidden   = js.Global().Get("Object").Call("getOwnPropertyDescriptor", js.Global().Get("Document").Get("prototype"), "hidden").Get("get").Call("bind", document)
+)
+`,
+	new: `// Edited by CamLens (scripts/build/ebiten.go): undefined where there is
+// no document (a Web Worker) instead of a panic at initialisation.
+var (
+	documentHasFocus = ifDocument(func() js.Value { return document.Get("hasFocus").Call("bind", document) })
+	documentHidden   = ifDocument(func() js.Value {
+		return js.Global().Get("Object").Call("getOwnPropertyDescriptor", js.Global().Get("Document").Get("prototype"), "hidden").Get("get").Call("bind", document)
+	})
+)
+
+func ifDocument(f func() js.Value) js.Value {
+	if !document.Truthy() {
+		return js.Undefined()
+	}
+	return f()
+}
+`,
+}}
+
+// applyEdits returns data (the file rel of the module) with the edits for
+// that file applied; an edit whose text is not there exactly once is an
+// error (a new Ebitengine version needs them redone).
+func applyEdits(rel string, data []byte) ([]byte, error) {
+	for _, e := range ebitenEdits {
+		if e.file != filepath.ToSlash(rel) {
+			continue
+		}
+		if n := bytes.Count(data, []byte(e.old)); n != 1 {
+			return nil, fmt.Errorf("build: %s in %s: the text to edit occurs %d times, want 1; redo ebitenEdits for this version", e.file, ebitenModule, n)
+		}
+		data = bytes.Replace(data, []byte(e.old), []byte(e.new), 1)
+	}
+	return data, nil
+}
+
 // copyModule copies the module in src to dst (emptied first), without its
-// examples and tests, and writes patch over internal/builtinshader/shader.go.
+// examples and tests, writes patch over internal/builtinshader/shader.go and
+// applies ebitenEdits.
 func copyModule(src, dst string, patch []byte) error {
 	if err := os.RemoveAll(dst); err != nil {
 		return fmt.Errorf("build: %w", err)
 	}
 	target := filepath.Join("internal", "builtinshader", "shader.go")
 	found := false
+	edited := map[string]bool{}
+	for _, e := range ebitenEdits {
+		edited[e.file] = false
+	}
 	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -116,6 +182,12 @@ func copyModule(src, dst string, patch []byte) error {
 		} else if data, err = os.ReadFile(p); err != nil {
 			return err
 		}
+		if data, err = applyEdits(rel, data); err != nil {
+			return err
+		}
+		if _, ok := edited[filepath.ToSlash(rel)]; ok {
+			edited[filepath.ToSlash(rel)] = true
+		}
 		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
 	})
 	if err != nil {
@@ -123,6 +195,11 @@ func copyModule(src, dst string, patch []byte) error {
 	}
 	if !found {
 		return fmt.Errorf("build: %s has no %s; redo wasm/view/builtinshader", src, target)
+	}
+	for f, ok := range edited {
+		if !ok {
+			return fmt.Errorf("build: %s has no %s; redo ebitenEdits", src, f)
+		}
 	}
 	return nil
 }

@@ -10,11 +10,11 @@ import (
 
 func ExampleHandler() {
 	dist := fstest.MapFS{
-		"engine.wasm":    {Data: []byte("\x00asm…")},
-		"engine.wasm.br": {Data: []byte("brotli bytes")},
+		"camlens.wasm":    {Data: []byte("\x00asm…")},
+		"camlens.wasm.br": {Data: []byte("brotli bytes")},
 	}
 	h := site.Handler(dist, nil)
-	req := httptest.NewRequest("GET", "/engine.wasm", nil)
+	req := httptest.NewRequest("GET", "/camlens.wasm", nil)
 	req.Header.Set("Accept-Encoding", "gzip, br")
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)

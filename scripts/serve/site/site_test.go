@@ -13,9 +13,9 @@ func testFS() fstest.MapFS {
 	return fstest.MapFS{
 		"index.html":        {Data: []byte("<!doctype html>index")},
 		"embed.html":        {Data: []byte("<!doctype html>embed")},
-		"engine.wasm":       {Data: []byte("\x00asm raw")},
-		"engine.wasm.br":    {Data: []byte("BR")},
-		"engine.wasm.gz":    {Data: []byte("GZ")},
+		"camlens.wasm":      {Data: []byte("\x00asm raw")},
+		"camlens.wasm.br":   {Data: []byte("BR")},
+		"camlens.wasm.gz":   {Data: []byte("GZ")},
 		"web/app.js":        {Data: []byte("console.log(1)")},
 		"web/app.js.gz":     {Data: []byte("GZJS")},
 		"models/m.onnx":     {Data: []byte("onnx")},
@@ -54,12 +54,12 @@ func TestServe(t *testing.T) {
 		body, ctype, encoding      string
 	}{
 		{"root is index", "GET", "/", "", 200, "<!doctype html>index", "text/html; charset=utf-8", ""},
-		{"wasm brotli", "GET", "/engine.wasm", "gzip, deflate, br", 200, "BR", "application/wasm", "br"},
-		{"wasm gzip only", "GET", "/engine.wasm", "gzip", 200, "GZ", "application/wasm", "gzip"},
-		{"wasm gzip preferred by q", "GET", "/engine.wasm", "br;q=0.5, gzip", 200, "GZ", "application/wasm", "gzip"},
-		{"wasm br refused", "GET", "/engine.wasm", "br;q=0, gzip", 200, "GZ", "application/wasm", "gzip"},
-		{"wasm star", "GET", "/engine.wasm", "*", 200, "BR", "application/wasm", "br"},
-		{"wasm identity", "GET", "/engine.wasm", "", 200, "\x00asm raw", "application/wasm", ""},
+		{"wasm brotli", "GET", "/camlens.wasm", "gzip, deflate, br", 200, "BR", "application/wasm", "br"},
+		{"wasm gzip only", "GET", "/camlens.wasm", "gzip", 200, "GZ", "application/wasm", "gzip"},
+		{"wasm gzip preferred by q", "GET", "/camlens.wasm", "br;q=0.5, gzip", 200, "GZ", "application/wasm", "gzip"},
+		{"wasm br refused", "GET", "/camlens.wasm", "br;q=0, gzip", 200, "GZ", "application/wasm", "gzip"},
+		{"wasm star", "GET", "/camlens.wasm", "*", 200, "BR", "application/wasm", "br"},
+		{"wasm identity", "GET", "/camlens.wasm", "", 200, "\x00asm raw", "application/wasm", ""},
 		{"js without br sibling", "GET", "/web/app.js", "br, gzip", 200, "GZJS", "text/javascript; charset=utf-8", "gzip"},
 		{"onnx octet-stream", "GET", "/models/m.onnx", "", 200, "onnx", "application/octet-stream", ""},
 		{"png", "GET", "/web/samples/a.png", "br", 200, "\x89PNG", "image/png", ""},
@@ -68,7 +68,7 @@ func TestServe(t *testing.T) {
 		{"hidden file", "GET", "/web/.hidden", "", 404, "", "", ""},
 		{"marker", "GET", "/.camlens-dist", "", 404, "", "", ""},
 		{"headers file", "GET", "/_headers", "", 404, "", "", ""},
-		{"sibling directly", "GET", "/engine.wasm.br", "", 404, "", "", ""},
+		{"sibling directly", "GET", "/camlens.wasm.br", "", 404, "", "", ""},
 		{"directory", "GET", "/web/", "", 404, "", "", ""},
 		{"directory no slash", "GET", "/web", "", 404, "", "", ""},
 		{"unclean path", "GET", "/web/../index.html", "", 404, "", "", ""},
@@ -108,15 +108,15 @@ func TestServe(t *testing.T) {
 
 func TestETagRevalidation(t *testing.T) {
 	h := Handler(testFS(), nil)
-	r := get(t, h, "GET", "/engine.wasm", "br")
+	r := get(t, h, "GET", "/camlens.wasm", "br")
 	tag := r.Header.Get("ETag")
 	if tag == "" {
 		t.Fatal("no ETag")
 	}
-	if g := get(t, h, "GET", "/engine.wasm", "gzip").Header.Get("ETag"); g == tag {
+	if g := get(t, h, "GET", "/camlens.wasm", "gzip").Header.Get("ETag"); g == tag {
 		t.Error("the gzip and brotli encodings share an ETag")
 	}
-	req := httptest.NewRequest("GET", "/engine.wasm", nil)
+	req := httptest.NewRequest("GET", "/camlens.wasm", nil)
 	req.Header.Set("Accept-Encoding", "br")
 	req.Header.Set("If-None-Match", tag)
 	rec := httptest.NewRecorder()

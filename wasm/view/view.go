@@ -1,8 +1,9 @@
 //go:build js && wasm
 
-// Command view is CamLens's renderer: an ebiten program that runs in its
-// own iframe (view.html), because ebiten's canvas always fills the
-// document. It draws the photo region the network saw with the
+// Package view is CamLens's renderer: an ebiten program that runs in its
+// own iframe (view.html, where web/view-boot.js starts camlens.wasm,
+// wasm/camlens, with the role "view"), because ebiten's canvas always
+// fills the document. It draws the photo region the network saw with the
 // explanation map blended over it by a Kage shader (colormap and opacity
 // are shader inputs, so moving a slider costs one draw), the localisation
 // box and peak, a hover read-out of the map value, and up to two panels
@@ -23,7 +24,7 @@
 //	{type: "error", message}
 //
 // All scene logic that needs no browser lives in wasm/view/scene.
-package main
+package view
 
 import (
 	"errors"
@@ -40,7 +41,9 @@ import (
 	"github.com/camlens/camlens/wasm/view/scene"
 )
 
-func main() {
+// Run runs the view until the page goes away; it returns only when ebiten
+// fails to start (the parent has been told why).
+func Run() {
 	v := &view{}
 	ebiten.SetWindowTitle("CamLens view")
 	ebiten.SetScreenClearedEveryFrame(false)

@@ -1,11 +1,12 @@
 //go:build js && wasm
 
-// Command engine is the CamLens core in a Web Worker (web/worker.js loads
-// it). It turns worker messages into worker.Requests and worker.Messages
-// into postMessage calls, moving byte and float32 results as transferable
-// ArrayBuffers. The protocol is documented in package worker and in
-// web/engine.js.
-package main
+// Package engine is the CamLens core in a Web Worker: camlens.wasm
+// (wasm/camlens) runs it when web/worker.js starts it with the role
+// "engine". It turns worker messages into worker.Requests and
+// worker.Messages into postMessage calls, moving byte and float32 results
+// as transferable ArrayBuffers. The protocol is documented in package
+// worker and in web/engine.js.
+package engine
 
 import (
 	"fmt"
@@ -18,7 +19,9 @@ import (
 	"github.com/camlens/camlens/wasm/kernels"
 )
 
-func main() {
+// Run serves the page's requests until the program ends; it never
+// returns.
+func Run() {
 	self := js.Global()
 	// web/worker.js has loaded the SIMD kernel module when the build
 	// shipped one and the browser runs it; otherwise pure Go.
