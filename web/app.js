@@ -43,6 +43,7 @@ let lastResult = null;
 let lastHash = "";
 let busyCount = 0;
 let predictSeq = 0; // counts forward passes shown (new image, crop or model)
+let samplePrefetch = null; // {file, bytes: Promise<ArrayBuffer>}: the first sample, fetched while the engine starts
 
 const check = new CheckPanel({
   toggle: $("check-toggle"), body: $("check-body"), run: $("check-run"), cancel: $("check-cancel"),
@@ -230,7 +231,9 @@ async function loadSample(s, cropOverride) {
       if (entry) await loadModelEntry(entry);
     }
     setStatus(`Loading ${s.title}…`);
-    const buf = await fetchBytes(siteURL("web/samples/" + s.file));
+    const pre = samplePrefetch && samplePrefetch.file === s.file ? samplePrefetch.bytes : null;
+    samplePrefetch = null;
+    const buf = await (pre ? pre.catch(() => fetchBytes(siteURL("web/samples/" + s.file))) : fetchBytes(siteURL("web/samples/" + s.file)));
     sample = s.file;
     await imageLoaded(await ex.setImageBytes(buf, s.file), cropOverride || s.crop);
   } finally {
@@ -304,7 +307,9 @@ async function refresh(predict = false) {
   try {
     if (predict) {
       setStatus("Classifying…");
+      if (!performance.getEntriesByName("camlens:predict-start").length) performance.mark("camlens:predict-start");
       await ex.predict(ex.crop);
+      if (!performance.getEntriesByName("camlens:predicted").length) performance.mark("camlens:predicted");
       predictSeq++;
       if (gen !== generation) return null;
       showPredictions();
@@ -324,6 +329,7 @@ async function refresh(predict = false) {
       });
     };
     const r1 = await step(opts);
+    if (!performance.getEntriesByName("camlens:map-computed").length) performance.mark("camlens:map-computed");
     const pred = ex.prediction;
     // The second explanation a comparison asks for, as changes to opts.
     const second = {
@@ -751,6 +757,9 @@ function installAPI(ready) {
     // info() is the engine's: methods, colormaps, Go version, kernels.
     info: () => Object.assign({}, ex.info),
     model: () => ex.model,
+    // image() is the current image: {width, height, format, decoder}
+    // (decoder "browser" for a plain PNG the page decoded, else "go").
+    image: () => (ex.image ? { width: ex.image.width, height: ex.image.height, format: ex.image.format, decoder: ex.image.decoder } : null),
     // loadModel(id) loads a catalog model; loadModel(bytes, name) a file.
     async loadModel(src, name) {
       if (typeof src === "string") {
@@ -834,6 +843,16 @@ async function start() {
     const want = cat.find((e) => e.id === parseHash(location.hash).model) || defaultEntry(cat);
     if (want) ex.prefetch(want);
   });
+  // The first sample too, when the link names none or one of the gallery
+  // (applyHash picks the same).
+  Promise.all([catalogP, samplesP]).then(([cat, list]) => {
+    const h = parseHash(location.hash);
+    const model = (cat.find((e) => e.id === h.model) || defaultEntry(cat) || {}).id;
+    const smp = h.sample ? list.find((x) => x.file === h.sample) : list.find((x) => !x.model || x.model === model);
+    if (!smp) return;
+    samplePrefetch = { file: smp.file, bytes: fetchBytes(siteURL("web/samples/" + smp.file)) };
+    samplePrefetch.bytes.catch(() => {});
+  });
   const info = await ex.hello();
   performance.mark("camlens:engine-ready");
   methods = info.methods;
@@ -846,6 +865,7 @@ async function start() {
   [catalog, samples] = await Promise.all([catalogP, samplesP]);
   fillModels();
   view.ready.then(() => performance.mark("camlens:view-ready"));
+  view.live.then(() => performance.mark("camlens:view-live"));
   await applyHash();
   performance.mark("camlens:first-explanation");
   if (!ex.model) setStatus("Open a model file to begin.");
@@ -869,5 +889,8 @@ const ready = start().then(() => { document.body.dataset.ready = "1"; }, (e) => 
   }
   document.body.dataset.ready = "1";
 });
+// The ebiten view starts once the first map is on screen (the preview
+// draws it; see ViewHost), so that it does not slow the first map down.
+ready.then(() => view.boot());
 ready.then(registerServiceWorker);
 installAPI(ready);

@@ -243,9 +243,20 @@ export class Explainer {
     return this.loadModelBytes(buf, entry.file, entry.id);
   }
 
+  // setImageBytes gives the engine an image file. A plain PNG (see
+  // plainPNG) is decoded here by the browser, natively and off the main
+  // thread, and goes to the engine as pixels: the same pixels Go's
+  // decoder gives, much sooner than Go's decoder in freshly loaded
+  // WebAssembly. Everything else (JPEG, GIF, WebP, other PNGs: their
+  // decoders may differ, and Go's is the reference) goes as bytes.
   async setImageBytes(buf, name = "image") {
     const blob = new Blob([buf]);
-    const r = await this.request("setImage", { data: buf, name }, [buf]);
+    const limits = this.limits;
+    const size = plainPNG(new Uint8Array(buf), Math.min(limits ? limits.imagePixels : Infinity, BROWSER_DECODE_PIXELS));
+    const pixels = size ? await decodeInBrowser(blob, size) : null;
+    const r = pixels
+      ? await this.request("setImage", { pixels: pixels.buffer, width: size.w, height: size.h, name }, [pixels.buffer])
+      : await this.request("setImage", { data: buf, name }, [buf]);
     this.image = r;
     this.imageSource = { blob, name };
     this.prediction = null;
@@ -381,4 +392,56 @@ export function panelFor(prediction, result) {
 export function formatMs(ms) {
   if (ms === undefined || ms === null) return "–";
   return ms < 10 ? ms.toFixed(1) + " ms" : Math.round(ms) + " ms";
+}
+
+// BROWSER_DECODE_PIXELS caps the images the page decodes itself: the
+// decoded pixels exist in the page, in transit and in the engine at once.
+const BROWSER_DECODE_PIXELS = 16e6;
+
+// PNG chunks that change no pixel values; a PNG with any other chunk
+// before its image data (tRNS, gAMA, cHRM, iCCP, sRGB, cICP, eXIf, …) is
+// left to Go's decoder.
+const PLAIN_PNG_CHUNKS = new Set(["IHDR", "PLTE", "pHYs", "tEXt", "zTXt", "iTXt", "tIME", "bKGD", "hIST", "sPLT", "sBIT"]);
+
+// plainPNG returns {w, h} when bytes are a PNG whose pixels every correct
+// decoder agrees on and the browser cannot colour-manage: 8 bits per
+// sample (or a palette), no alpha (colour types 0, 2, 3 without tRNS), no
+// colour-space chunk, at most maxPixels pixels (0: no limit); else null.
+export function plainPNG(bytes, maxPixels) {
+  const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (bytes.length < 33 || sig.some((b, i) => bytes[i] !== b)) return null;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const type = (at) => String.fromCharCode(bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]);
+  if (dv.getUint32(8) !== 13 || type(12) !== "IHDR") return null;
+  const w = dv.getUint32(16), h = dv.getUint32(20), depth = bytes[24], colour = bytes[25];
+  if (w === 0 || h === 0 || (maxPixels && w * h > maxPixels)) return null;
+  if (!((colour === 0 || colour === 2) && depth === 8) && !(colour === 3 && depth <= 8)) return null;
+  for (let at = 8; at + 8 <= bytes.length;) {
+    const len = dv.getUint32(at), t = type(at + 4);
+    if (t === "IDAT") return { w, h };
+    if (!PLAIN_PNG_CHUNKS.has(t)) return null;
+    at += 12 + len;
+  }
+  return null;
+}
+
+// decodeInBrowser decodes a plain PNG of the given size into 8-bit RGBA,
+// without colour management; null when the browser cannot (the bytes then
+// go to Go's decoder, which says what is wrong with them).
+async function decodeInBrowser(blob, { w, h }) {
+  if (typeof createImageBitmap !== "function" || typeof OffscreenCanvas !== "function") return null;
+  let bmp;
+  try {
+    bmp = await createImageBitmap(blob, { premultiplyAlpha: "none", colorSpaceConversion: "none" });
+    if (bmp.width !== w || bmp.height !== h) return null;
+    const ctx = new OffscreenCanvas(w, h).getContext("2d", { willReadFrequently: true });
+    ctx.drawImage(bmp, 0, 0);
+    const px = ctx.getImageData(0, 0, w, h).data;
+    for (let i = 3; i < px.length; i += 4) if (px[i] !== 255) return null;
+    return px;
+  } catch (e) {
+    return null;
+  } finally {
+    if (bmp) bmp.close();
+  }
 }

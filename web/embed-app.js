@@ -181,4 +181,9 @@ ex.onRecovery((ev) => {
   else if (ev.phase === "gave-up") fail(ev.message);
 });
 
-start().catch(fail).finally(() => { document.body.dataset.ready = "1"; });
+// The ebiten view starts once the first map is on screen (the preview
+// draws it; see ViewHost), so that it does not slow the first map down.
+start().catch(fail).finally(() => {
+  document.body.dataset.ready = "1";
+  view.boot();
+});

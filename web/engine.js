@@ -2,14 +2,15 @@
 // which runs camlens.wasm as the engine). Protocol, one request at a time
 // per id:
 //
-//   page → worker  {op: "start", module?}         first: the compiled camlens.wasm
-//                                                 (web/load.js's globalThis.camlensWasm)
-//                                                 or none (the worker fetches it)
+//   page → worker  {op: "start", module?, share?} first: the compiled camlens.wasm
+//                                                 or none (the worker fetches it; with
+//                                                 share it posts it back: web/load.js)
 //                  {id, op, ...args}              ops: hello, loadModel, setImage,
 //                                                 predict, explain, metrics, export, colormap, cancel
 //                  {op: "ping"}                   the watchdog's question, answered at once
 //                  {op: "crash", kind}            test hook: "panic", "hang", "throw"
-//   worker → page  {type: "ready"}                 once, when the engine listens
+//   worker → page  {type: "module", module|error}  with share, before it starts
+//                  {type: "ready"}                 once, when the engine listens
 //                  {type: "pong"}                  the answer to a ping
 //                  {id, type: "progress", done, total, stage}
 //                  {id, type: "result", result}
@@ -55,7 +56,25 @@ export class EngineClient {
   }
 
   start() {
-    const w = new Worker(this.url);
+    // The first engine is the one web/load.js started early (when this
+    // page has it); later ones get the module it compiled.
+    const boot = globalThis.camlensBoot;
+    let early = [];
+    let w;
+    if (boot && boot.worker && boot.url === new URL(this.url, location.href).href) {
+      w = boot.worker;
+      early = boot.early || [];
+      boot.worker = null;
+      boot.early = null;
+    } else {
+      w = new Worker(this.url);
+      const shared = boot && boot.wasm;
+      if (shared) {
+        shared.then((module) => w.postMessage({ op: "start", module }), () => w.postMessage({ op: "start" }));
+      } else {
+        w.postMessage({ op: "start" });
+      }
+    }
     this.worker = w;
     this.alive = true;
     this.heard = performance.now();
@@ -71,13 +90,9 @@ export class EngineClient {
       ev.preventDefault();
       if (w === this.worker) this.fail(ev.message || "an error in the worker");
     };
-    // The page's compiled module when it has one (a restart reuses it);
-    // the worker compiles camlens.wasm itself when not.
-    const shared = globalThis.camlensWasm;
-    if (shared) {
-      shared.then((module) => w.postMessage({ op: "start", module }), () => w.postMessage({ op: "start" }));
-    } else {
-      w.postMessage({ op: "start" });
+    for (const e of early) {
+      if (e.type === "message") w.onmessage(e.ev);
+      else w.onerror(e.ev);
     }
   }
 

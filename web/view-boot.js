@@ -1,6 +1,6 @@
 // Starts the ebiten view inside view.html: camlens.wasm (wasm/camlens)
 // with the role "view". The compiled module comes from the parent page
-// (web/load.js) when it has one; otherwise this page fetches and compiles
+// (web/load.js: the engine's worker compiled it) when it has one; otherwise this page fetches and compiles
 // camlens.wasm itself. ebiten appends its own canvas to <body> and sizes it
 // to the document: that is why the view lives in an iframe of its own.
 // Errors are reported to the parent page.
@@ -14,7 +14,7 @@
   }
   async function fromParent() {
     try {
-      if (parent !== self && parent.camlensWasm) return await parent.camlensWasm;
+      if (parent !== self && parent.camlensBoot) return await parent.camlensBoot.wasm;
     } catch (e) { /* a parent of another origin, or its compile failed: try here */ }
     return null;
   }

@@ -1,13 +1,16 @@
 // The CamLens engine's Web Worker: it runs camlens.wasm (wasm/camlens) with
 // the role "engine" (the Go core) so that the page never freezes. The
-// page's first message is {op: "start", module?}: the WebAssembly.Module
-// the page compiled (web/load.js), or none, and then the worker fetches
-// and compiles camlens.wasm itself. When the build shipped the WebAssembly SIMD
-// kernels (kernels.wasm, see wasm/kernels) and this browser runs them, they
-// are instantiated on the Go instance's memory before the program starts,
-// and the engine uses them for its heavy loops; otherwise it uses pure Go.
+// page's first message is {op: "start", module?, share?}: the compiled
+// WebAssembly.Module to run (a restart reuses the first one), or none, and
+// then the worker fetches and compiles camlens.wasm itself; with share it
+// posts {type: "module", module} (or {type: "module", error}) back before
+// starting, for the page's view (web/load.js). When the build shipped the
+// WebAssembly SIMD kernels (kernels.wasm, see wasm/kernels) and this
+// browser runs them, they are instantiated on the Go instance's memory
+// before the program starts, and the engine uses them for its heavy loops;
+// otherwise it uses pure Go.
 // The Go program installs its own message handler and posts
-// {type: "ready"} once it listens; the page sends nothing before.
+// {type: "ready"} once it listens; the page sends nothing else before.
 // When the Go program exits (it never does unless it failed: a panic no
 // handler caught, out of memory), {type: "fatal"} tells the page why, in
 // the words of the last lines the Go runtime printed.
@@ -61,8 +64,17 @@ async function camlensModule() {
   return WebAssembly.compile(await resp.arrayBuffer());
 }
 
-async function start(module) {
+async function start(module, share) {
   try {
+    if (!module) {
+      try {
+        module = await camlensModule();
+      } catch (e) {
+        if (share) self.postMessage({ type: "module", error: "could not load camlens.wasm: " + (e && e.message ? e.message : e) });
+        throw e;
+      }
+      if (share) self.postMessage({ type: "module", module });
+    }
     const go = new Go();
     go.argv = ["camlens.wasm", "engine"];
     let exitCode;
@@ -71,7 +83,7 @@ async function start(module) {
       exitCode = code;
       exit(code);
     };
-    const inst = await WebAssembly.instantiate(module || (await camlensModule()), go.importObject);
+    const inst = await WebAssembly.instantiate(module, go.importObject);
     const kbytes = await kernels;
     if (kbytes) {
       try {
@@ -93,5 +105,5 @@ self.addEventListener("message", (ev) => {
   const d = ev.data;
   if (started || !d || d.op !== "start") return;
   started = true;
-  start(d.module instanceof WebAssembly.Module ? d.module : null);
+  start(d.module instanceof WebAssembly.Module ? d.module : null, !!d.share);
 });

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -81,10 +82,14 @@ func (b *benchEnv) browserBench(ctx context.Context, o options) (*rawBench, erro
 
 // coldStart is one contender's cold starts.
 type coldStart struct {
-	Runs           int                `json:"runs"`
-	FirstHeatmapMS float64            `json:"first_heatmap_ms"` // median
-	MinMS          float64            `json:"min_ms"`
-	Bytes          int64              `json:"bytes"` // median, sent by the server until the first map
+	Runs           int     `json:"runs"`
+	FirstHeatmapMS float64 `json:"first_heatmap_ms"` // median
+	MinMS          float64 `json:"min_ms"`
+	Bytes          int64   `json:"bytes"` // median, sent by the server until the first map
+	// CodeModelBytes is the part of Bytes that is wasm, JavaScript and
+	// the model (the issue's "wasm + JS + model"; the rest is pages, styles,
+	// images): median.
+	CodeModelBytes int64              `json:"code_model_bytes"`
 	Requests       []pathBytes        `json:"requests"`
 	Detail         map[string]float64 `json:"detail,omitempty"` // other marks, median
 	// Timeline is the first run's critical path: when the server got the
@@ -97,24 +102,26 @@ type coldStart struct {
 
 // appDone and appResult watch the CamLens app: it marks
 // camlens:first-explanation once its first explanation (the default
-// model on the first sample) is computed and camlens:view-ready once
-// the view (ebiten, WebGL) draws; the map is on screen when both are.
+// model on the first sample) is on screen (drawn by the view's Canvas 2D
+// preview: web/view-host.js), and camlens:view-live once the ebiten view,
+// started after that, has drawn it and replaced the preview. The cold
+// start's first heatmap is the first; the run ends at the second.
 const appDone = `(() => {
   const has = (n) => performance.getEntriesByName(n).length > 0;
   if (document.body && document.body.dataset.ready === "1" && !(window.camlens && window.camlens.last())) return true;
-  return has("camlens:first-explanation") && has("camlens:view-ready") && !!(window.camlens && window.camlens.last());
+  return has("camlens:first-explanation") && has("camlens:view-live") && !!(window.camlens && window.camlens.last());
 })()`
 
 const appResult = `(() => {
   const t = (n) => { const e = performance.getEntriesByName(n); return e.length ? e[0].startTime : null; };
   if (!(window.camlens && window.camlens.last()))
     return {error: "no explanation on screen: " + ((document.body && document.body.dataset.error) || (document.getElementById("status") || {}).textContent || "?")};
-  const ex = t("camlens:first-explanation"), view = t("camlens:view-ready");
   const marks = {};
   for (const m of performance.getEntriesByType("mark")) if (m.name.startsWith("camlens:")) marks[m.name] = m.startTime;
   const nav = performance.getEntriesByType("navigation")[0];
   if (nav) { marks["page:dom-content-loaded"] = nav.domContentLoadedEventEnd; marks["page:load"] = nav.loadEventEnd; }
-  return {first_heatmap_ms: Math.max(ex, view), explanation_ms: ex, view_ready_ms: view, engine_ready_ms: t("camlens:engine-ready"), marks};
+  const ex = t("camlens:first-explanation");
+  return {first_heatmap_ms: ex, explanation_ms: ex, view_ready_ms: t("camlens:view-live"), engine_ready_ms: t("camlens:engine-ready"), marks};
 })()`
 
 // timelineEntry is one step of a cold start: a file the server sent
@@ -145,7 +152,7 @@ type coldResult struct {
 	Error          string             `json:"error"`
 	FirstHeatmapMS float64            `json:"first_heatmap_ms"`
 	ExplanationMS  float64            `json:"explanation_ms"`
-	ViewReadyMS    float64            `json:"view_ready_ms"`
+	ViewReadyMS    float64            `json:"view_ready_ms"` // the ebiten view has drawn the first map
 	EngineReadyMS  float64            `json:"engine_ready_ms"`
 	Kernels        string             `json:"kernels"`
 	Marks          map[string]float64 `json:"marks"`
@@ -154,7 +161,7 @@ type coldResult struct {
 // coldStarts opens pageURL in o.cold fresh browsers and waits for done.
 func (b *benchEnv) coldStarts(ctx context.Context, o options, name, pageURL, done, result string, m *meter) (*coldStart, error) {
 	n := max(o.cold, 1)
-	var times, bytes []float64
+	var times, bytes, code []float64
 	detail := map[string][]float64{}
 	cs := &coldStart{Runs: n}
 	for i := range n {
@@ -182,6 +189,14 @@ func (b *benchEnv) coldStarts(ctx context.Context, o options, name, pageURL, don
 		}
 		times = append(times, r.FirstHeatmapMS)
 		bytes = append(bytes, float64(total))
+		var c int64
+		for p, n := range by {
+			switch path.Ext(p) {
+			case ".wasm", ".js", ".mjs", ".safetensors", ".onnx", ".bin":
+				c += n
+			}
+		}
+		code = append(code, float64(c))
 		for k, v := range map[string]float64{"explanation_ms": r.ExplanationMS, "view_ready_ms": r.ViewReadyMS, "engine_ready_ms": r.EngineReadyMS} {
 			if v > 0 {
 				detail[k] = append(detail[k], v)
@@ -201,6 +216,7 @@ func (b *benchEnv) coldStarts(ctx context.Context, o options, name, pageURL, don
 	st := stats(times)
 	cs.FirstHeatmapMS, cs.MinMS = st.Median, st.Min
 	cs.Bytes = int64(stats(bytes).Median)
+	cs.CodeModelBytes = int64(stats(code).Median)
 	if len(detail) > 0 {
 		cs.Detail = map[string]float64{}
 		for k, v := range detail {

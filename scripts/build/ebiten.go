@@ -100,11 +100,18 @@ func patchedEbiten(ctx context.Context, root string) (string, error) {
 // the module (a slash-separated path) by new.
 type edit struct{ file, old, new string }
 
-// ebitenEdits: Ebitengine v2.8.8's internal/ui initialises two variables
-// from document and Document at package initialisation, which panics where
-// there is no document (a Web Worker; Ebitengine's own code around them
-// expects "document is undefined on node.js"). With the edit they are
-// undefined there, and exactly what they were in a page.
+// ebitenEdits make Ebitengine v2.8.8's package initialisation fit for the
+// engine's Web Worker, which runs the same binary and draws nothing; in a
+// page (the view) they change nothing:
+//
+//   - internal/ui initialises two variables from document and Document,
+//     which panics where there is no document (Ebitengine's own code around
+//     them expects "document is undefined on node.js"); they are undefined
+//     there now.
+//   - internal/restorable compiles its three built-in Kage shaders (go/parser,
+//     the shader compiler) at initialisation: 0.3–0.5 s of freshly loaded
+//     WebAssembly before the engine could answer; it skips that where there
+//     is no document.
 var ebitenEdits = []edit{{
 	file: "internal/ui/ui_js.go",
 	old: `var (
@@ -127,6 +134,28 @@ func ifDocument(f func() js.Value) js.Value {
 	}
 	return f()
 }
+`,
+}, {
+	file: "internal/restorable/shader.go",
+	old: `import (
+	"fmt"
+`,
+	new: `import (
+	"fmt"
+	"syscall/js"
+`,
+}, {
+	file: "internal/restorable/shader.go",
+	old: `func init() {
+	var wg errgroup.Group
+`,
+	new: `func init() {
+	// Edited by CamLens (scripts/build/ebiten.go): nothing to draw where
+	// there is no document (the engine's Web Worker).
+	if !js.Global().Get("document").Truthy() {
+		return
+	}
+	var wg errgroup.Group
 `,
 }}
 

@@ -64,9 +64,11 @@ func TestPatchedEbiten(t *testing.T) {
 	if len(want) == 0 || string(shader) != string(want) {
 		t.Error("the copy's builtinshader/shader.go is not wasm/view/builtinshader/shader.go")
 	}
-	ui, _ := os.ReadFile(filepath.Join(dir, "internal", "ui", "ui_js.go"))
-	if !strings.Contains(string(ui), ebitenEdits[0].new) {
-		t.Error("the copy's internal/ui/ui_js.go lacks the edit")
+	for _, e := range ebitenEdits {
+		data, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(e.file)))
+		if !strings.Contains(string(data), e.new) {
+			t.Errorf("the copy's %s lacks the edit %q", e.file, e.new)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "examples")); err == nil {
 		t.Error("the copy has the examples")

@@ -287,6 +287,14 @@ func TestApp(t *testing.T) {
 			t.Errorf("hash %q does not record the sample and method", h)
 		}
 		p.screenshot("desktop-sample")
+		// A plain PNG sample is decoded by the browser (web/camlens.js),
+		// and the maps below must still equal the core's, which decodes it
+		// with Go.
+		if strings.HasSuffix(smps[0].File, ".png") {
+			if d := eval[string](p, `camlens.image().decoder`); d != "browser" {
+				t.Errorf("%s was decoded by %q, want the browser", smps[0].File, d)
+			}
+		}
 		ref := defaultReference(t, smps[0], smps[0].Crop)
 		ref.check(t, lastResult(p), "gradcam", -1)
 		for _, tc := range []struct {

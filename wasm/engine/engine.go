@@ -186,6 +186,17 @@ func parseRequest(d js.Value) (worker.Request, error) {
 			return r, fmt.Errorf("request %d: data: %w", r.ID, err)
 		}
 	}
+	if px := d.Get("pixels"); !px.IsUndefined() && !px.IsNull() {
+		if r.Pixels, err = bytesOf(px); err != nil {
+			return r, fmt.Errorf("request %d: pixels: %w", r.ID, err)
+		}
+		if r.Width, err = intField(d, "width", true); err != nil {
+			return r, err
+		}
+		if r.Height, err = intField(d, "height", true); err != nil {
+			return r, err
+		}
+	}
 	if c := d.Get("crop"); !c.IsUndefined() && !c.IsNull() {
 		if !js.Global().Get("Array").Call("isArray", c).Bool() || c.Length() != 4 {
 			return r, fmt.Errorf("request %d: crop is not [x, y, w, h]", r.ID)

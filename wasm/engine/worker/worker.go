@@ -22,6 +22,15 @@ type Request struct {
 	Data []byte // loadModel, setImage: the file's bytes
 	Name string // loadModel, setImage: the file name (for the format and export names)
 
+	// setImage, instead of Data: the image the page decoded itself, as
+	// 8-bit RGBA rows (Width×Height×4 bytes, every alpha 255). The page
+	// does so only for PNGs whose pixels every decoder agrees on
+	// (web/camlens.js: 8-bit, opaque, no colour-space chunks); the browser
+	// decodes them natively, Go's decoder in freshly loaded WebAssembly is
+	// the slowest step of a cold start.
+	Pixels        []byte
+	Width, Height int
+
 	Crop []int // predict: [x, y, w, h] in image pixels; nil: the whole image
 	TopK int   // predict: how many predictions (default 5)
 
@@ -219,6 +228,9 @@ func (w *Worker) run(j *job) (res Fields, err error) {
 	case "loadModel":
 		return w.st.loadModel(r.Data, r.Name)
 	case "setImage":
+		if r.Pixels != nil {
+			return w.st.setPixels(r.Pixels, r.Width, r.Height, r.Name)
+		}
 		return w.st.setImage(r.Data, r.Name)
 	case "predict":
 		return w.st.predict(r.Crop, r.TopK)

@@ -5,11 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"image"
+	"image/draw"
 	"image/png"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	xdraw "golang.org/x/image/draw"
 
 	"github.com/camlens/camlens/core/cam"
 	"github.com/camlens/camlens/core/imaging"
@@ -461,5 +465,110 @@ func TestRenderBase(t *testing.T) {
 				t.Fatalf("base(%d, %d) = %v, want grey %d", x, y, c, want)
 			}
 		}
+	}
+}
+
+// TestSetPixels: an image the page decoded (8-bit opaque RGBA) gives the
+// same predictions and maps, bit for bit, as the PNG file's bytes, and
+// bad pixel data is refused in words, keeping the previous image.
+func TestSetPixels(t *testing.T) {
+	file := modelBytes(t, 8, true)
+	photo := workertest.Photo(48, 36)
+	decoded, err := png.Decode(bytes.NewReader(photo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rgba := image.NewRGBA(decoded.Bounds())
+	draw.Draw(rgba, rgba.Bounds(), decoded, image.Point{}, draw.Src)
+
+	results := func(req Request) (Fields, []float32) {
+		h := newHarness(t)
+		h.call(Request{Op: "loadModel", Data: file, Name: "test.safetensors"})
+		img := h.call(req)
+		if img["width"] != 48 || img["height"] != 36 || img["format"] != "png" {
+			t.Fatalf("image %v", img)
+		}
+		pred := h.call(Request{Op: "predict", Crop: []int{10, 4, 24, 24}, TopK: 3})
+		ex := h.call(Request{Op: "explain", Method: "gradcam++", Class: 1})
+		return pred, ex["map"].([]float32)
+	}
+	wantPred, wantMap := results(Request{Op: "setImage", Data: photo, Name: "photo.png"})
+	gotPred, gotMap := results(Request{Op: "setImage", Pixels: slices.Clone(rgba.Pix), Width: 48, Height: 36, Name: "photo.png"})
+	for i, p := range wantPred["predictions"].([]Fields) {
+		if g := gotPred["predictions"].([]Fields)[i]; g["class"] != p["class"] || g["prob"] != p["prob"] {
+			t.Errorf("prediction %d from pixels %v, from the file %v", i, g, p)
+		}
+	}
+	if !slices.Equal(gotMap, wantMap) {
+		t.Error("the map from pixels differs from the map from the file")
+	}
+
+	h := newHarness(t)
+	h.call(Request{Op: "loadModel", Data: file, Name: "test.safetensors"})
+	h.call(Request{Op: "setImage", Data: photo, Name: "good.png"})
+	translucent := slices.Clone(rgba.Pix)
+	translucent[4*7+3] = 128
+	for _, tc := range []struct {
+		name string
+		req  Request
+		msg  string
+	}{
+		{"short", Request{Op: "setImage", Pixels: rgba.Pix[:100], Width: 48, Height: 36, Name: "a.png"}, "a.png: decoded image is 100 bytes, want 4×48×36 = 6912"},
+		{"empty", Request{Op: "setImage", Pixels: []byte{}, Width: 0, Height: 36, Name: "b.png"}, "b.png: decoded image is 0×36: empty image"},
+		{"too many pixels", Request{Op: "setImage", Pixels: []byte{}, Width: 20000, Height: 20000, Name: "c.png"}, "c.png: image is 20000×20000 = 400000000 pixels, limit 50000000"},
+		{"translucent", Request{Op: "setImage", Pixels: translucent, Width: 48, Height: 36, Name: "d.png"}, "d.png: decoded pixel 7 is not opaque (alpha 128)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, msg := h.callErr(tc.req)
+			if code != CodeInput || !strings.Contains(msg, tc.msg) {
+				t.Errorf("%s error %q, want input containing %q", code, msg, tc.msg)
+			}
+		})
+	}
+	// The good image is still there.
+	if p := h.call(Request{Op: "predict"}); len(p["predictions"].([]Fields)) == 0 {
+		t.Error("no predictions after the refused pixels")
+	}
+}
+
+// TestPreviewCopyEqualsScale: at full size, the preview is a copy
+// (imageSet); it equals what the bilinear scaler gives, for the image
+// types Go's decoders return.
+func TestPreviewCopyEqualsScale(t *testing.T) {
+	r := image.Rect(0, 0, 37, 23)
+	rgba := image.NewRGBA(r)
+	gray := image.NewGray(r)
+	ycc := image.NewYCbCr(r, image.YCbCrSubsampleRatio420)
+	for i := range rgba.Pix {
+		rgba.Pix[i] = uint8(i * 7)
+		if i%4 == 3 {
+			rgba.Pix[i] = 255
+		}
+	}
+	for i := range gray.Pix {
+		gray.Pix[i] = uint8(i * 13)
+	}
+	for i := range ycc.Y {
+		ycc.Y[i] = uint8(i * 5)
+	}
+	for i := range ycc.Cb {
+		ycc.Cb[i], ycc.Cr[i] = uint8(i*3), uint8(255-i)
+	}
+	for _, tc := range []struct {
+		name string
+		img  image.Image
+	}{{"rgba", rgba}, {"gray", gray}, {"ycbcr", ycc}} {
+		copied := image.NewRGBA(r)
+		draw.Draw(copied, r, tc.img, r.Min, draw.Src)
+		scaled := image.NewRGBA(r)
+		xdraw.BiLinear.Scale(scaled, r, tc.img, r, xdraw.Src, nil)
+		if !slices.Equal(copied.Pix, scaled.Pix) {
+			t.Errorf("%s: the copy differs from the scaler's output", tc.name)
+		}
+	}
+	var s state
+	res := s.imageSet(ycc, "p.jpg", "jpeg")
+	if p := res["preview"].(Fields); p["w"] != 37 || p["h"] != 23 {
+		t.Fatalf("preview %v×%v, want 37×23", p["w"], p["h"])
 	}
 }
