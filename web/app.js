@@ -850,7 +850,8 @@ async function start() {
     const model = (cat.find((e) => e.id === h.model) || defaultEntry(cat) || {}).id;
     const smp = h.sample ? list.find((x) => x.file === h.sample) : list.find((x) => !x.model || x.model === model);
     if (!smp) return;
-    samplePrefetch = { file: smp.file, bytes: fetchBytes(siteURL("web/samples/" + smp.file)) };
+    // Fetched and (a plain PNG) decoded while the engine starts.
+    samplePrefetch = { file: smp.file, bytes: fetchBytes(siteURL("web/samples/" + smp.file)).then((buf) => { ex.predecode(buf); return buf; }) };
     samplePrefetch.bytes.catch(() => {});
   });
   const info = await ex.hello();

@@ -101,6 +101,7 @@ export class Explainer {
     this.lutCache = new Map();
     this.info = null;
     this.prefetched = new Map(); // catalog id → promise of the model's bytes
+    this.decoding = new WeakMap(); // image ArrayBuffer → promise of decodePlainPNG's result
     this.modelSource = null; // {blob, name} of the loaded model
     this.imageSource = null; // {blob, name} of the loaded image
     this.topk = 5;
@@ -251,16 +252,23 @@ export class Explainer {
   // decoders may differ, and Go's is the reference) goes as bytes.
   async setImageBytes(buf, name = "image") {
     const blob = new Blob([buf]);
-    const limits = this.limits;
-    const size = plainPNG(new Uint8Array(buf), Math.min(limits ? limits.imagePixels : Infinity, BROWSER_DECODE_PIXELS));
-    const pixels = size ? await decodeInBrowser(blob, size) : null;
-    const r = pixels
-      ? await this.request("setImage", { pixels: pixels.buffer, width: size.w, height: size.h, name }, [pixels.buffer])
+    const pending = this.decoding.get(buf);
+    this.decoding.delete(buf);
+    const dec = await (pending || decodePlainPNG(buf, this.limits));
+    const r = dec
+      ? await this.request("setImage", { pixels: dec.pixels.buffer, width: dec.w, height: dec.h, name }, [dec.pixels.buffer])
       : await this.request("setImage", { data: buf, name }, [buf]);
     this.image = r;
     this.imageSource = { blob, name };
     this.prediction = null;
     return r;
+  }
+
+  // predecode starts decoding an image in the browser (when it is a plain
+  // PNG) before the engine is ready, so that setImageBytes(buf) later
+  // need not wait for it.
+  predecode(buf) {
+    if (!this.decoding.has(buf)) this.decoding.set(buf, decodePlainPNG(buf, this.limits));
   }
 
   async setImageURL(url, opts = {}) {
@@ -423,6 +431,15 @@ export function plainPNG(bytes, maxPixels) {
     at += 12 + len;
   }
   return null;
+}
+
+// decodePlainPNG decodes buf in the browser when it is a plain PNG within
+// the limits ({w, h, pixels: 8-bit RGBA}); null when it is not (or the
+// browser cannot), and the engine decodes the bytes.
+async function decodePlainPNG(buf, limits) {
+  const size = plainPNG(new Uint8Array(buf), Math.min(limits ? limits.imagePixels : Infinity, BROWSER_DECODE_PIXELS));
+  const pixels = size ? await decodeInBrowser(new Blob([buf]), size) : null;
+  return pixels ? { w: size.w, h: size.h, pixels } : null;
 }
 
 // decodeInBrowser decodes a plain PNG of the given size into 8-bit RGBA,
