@@ -95,9 +95,15 @@ type coldStart struct {
 	// Timeline is the first run's critical path: when the server got the
 	// first request for each file and sent its last byte, and the
 	// page's camlens:* performance marks, in ms since navigation.
-	Timeline      []timelineEntry `json:"timeline,omitempty"`
-	Kernels       string          `json:"kernels,omitempty"`
-	BuildColdLoad *coldLoadReport `json:"build_cold_load,omitempty"`
+	Timeline []timelineEntry `json:"timeline,omitempty"`
+	Kernels  string          `json:"kernels,omitempty"`
+	// RunningBrowserMS is the same first visit in a browser that already
+	// runs (it has just shown a page of the same site; empty cache, no
+	// service worker): median and minimum, ms. FirstHeatmapMS counts from a
+	// browser started for the page.
+	RunningBrowserMS    float64         `json:"running_browser_first_heatmap_ms,omitempty"`
+	RunningBrowserMinMS float64         `json:"running_browser_min_ms,omitempty"`
+	BuildColdLoad       *coldLoadReport `json:"build_cold_load,omitempty"`
 }
 
 // appDone and appResult watch the CamLens app: it marks
@@ -172,7 +178,7 @@ func (b *benchEnv) coldStarts(ctx context.Context, o options, name, pageURL, don
 		var spans map[string][2]float64
 		var err error
 		for try := 0; try < 3; try++ {
-			r, by, total, spans, err = b.coldStart(ctx, o, fmt.Sprintf("%s-%d-%d", name, i, try), pageURL, done, result, m)
+			r, by, total, spans, err = b.coldStart(ctx, o, fmt.Sprintf("%s-%d-%d", name, i, try), pageURL, done, result, m, "")
 			// A DevTools hiccup ("Cannot find context with specified id"
 			// when the first document replaces about:blank) is retried
 			// in a fresh browser.
@@ -215,6 +221,23 @@ func (b *benchEnv) coldStarts(ctx context.Context, o options, name, pageURL, don
 	}
 	st := stats(times)
 	cs.FirstHeatmapMS, cs.MinMS = st.Median, st.Min
+	// The same first visit in a running browser: it has just shown a page
+	// of the same site (a 404 at the other end of the site), so its
+	// renderer and network service are up, but nothing is cached.
+	var warm []float64
+	for i := range n {
+		logf("cold start %s in a running browser %d/%d", name, i+1, n)
+		r, _, _, _, err := b.coldStart(ctx, o, fmt.Sprintf("%s-warm-%d", name, i), pageURL, done, result, m, warmURL(pageURL))
+		if err != nil {
+			return nil, err
+		}
+		if r.Error != "" {
+			return nil, fmt.Errorf("%s", r.Error)
+		}
+		warm = append(warm, r.FirstHeatmapMS)
+	}
+	wst := stats(warm)
+	cs.RunningBrowserMS, cs.RunningBrowserMinMS = wst.Median, wst.Min
 	cs.Bytes = int64(stats(bytes).Median)
 	cs.CodeModelBytes = int64(stats(code).Median)
 	if len(detail) > 0 {
@@ -227,8 +250,9 @@ func (b *benchEnv) coldStarts(ctx context.Context, o options, name, pageURL, don
 }
 
 // coldStart opens pageURL once in a fresh browser and returns what the
-// page reports and what the server sent meanwhile (meter.take).
-func (b *benchEnv) coldStart(ctx context.Context, o options, id, pageURL, done, result string, m *meter) (coldResult, map[string]int64, int64, map[string][2]float64, error) {
+// page reports and what the server sent meanwhile (meter.take). With
+// warmUp, the browser shows that page first.
+func (b *benchEnv) coldStart(ctx context.Context, o options, id, pageURL, done, result string, m *meter, warmUp string) (coldResult, map[string]int64, int64, map[string][2]float64, error) {
 	profile := filepath.Join(b.tmp, "profile-"+id)
 	defer os.RemoveAll(profile)
 	tab, cancel := newBrowser(ctx, o, profile)
@@ -236,6 +260,11 @@ func (b *benchEnv) coldStart(ctx context.Context, o options, id, pageURL, done, 
 	var r coldResult
 	if err := chromedp.Do(tab, chromedp.Navigate("about:blank")); err != nil {
 		return r, nil, 0, nil, fmt.Errorf("start Chromium: %w", err)
+	}
+	if warmUp != "" {
+		if err := chromedp.Do(tab, chromedp.Navigate(warmUp)); err != nil {
+			return r, nil, 0, nil, fmt.Errorf("warm-up page: %w", err)
+		}
 	}
 	m.take()
 	err := chromedp.Do(tab, chromedp.Navigate(pageURL))
@@ -247,4 +276,14 @@ func (b *benchEnv) coldStart(ctx context.Context, o options, id, pageURL, done, 
 	}
 	by, total, spans := m.take()
 	return r, by, total, spans, err
+}
+
+// warmURL is a page of pageURL's site that loads nothing the page uses:
+// a 404 of its server.
+func warmURL(pageURL string) string {
+	u, err := url.Parse(pageURL)
+	if err != nil {
+		return "about:blank"
+	}
+	return u.Scheme + "://" + u.Host + "/camlens-bench-warm-up"
 }

@@ -26,14 +26,18 @@
 //
 // Then cold starts, each in a fresh browser profile: the CamLens app
 // (dist/ from scripts/build, served by scripts/serve's handler), the
-// CamLens core alone and TF.js alone, from navigation to the first map,
-// with the bytes sent by the server (as encoded on the wire: brotli or
-// gzip), and for the app's first cold start a timeline of its critical path
-// (each file's request and last byte at the server, the page's marks).
+// CamLens core alone and TF.js alone, from navigation to the first map on
+// screen (the app's is drawn by its Canvas 2D preview; when the ebiten view,
+// started after it, has drawn it too is reported beside), with the bytes
+// sent by the server (as encoded on the wire: brotli or gzip; in all and
+// wasm + JS + model), and for the app's first cold start a timeline of its
+// critical path (each file's request and last byte at the server, the
+// page's marks).
 // Finally the native throughput of Grad-CAM end to end on 2 cores.
 // -cold-only runs the cold starts alone. -profile FILE records one cold
-// start of the core page with V8's sampling profiler (the runner then keeps
-// its function names) and prints where the main thread's time went.
+// start with V8's sampling profiler, of the core page (the runner then
+// keeps its function names) or with -profile-page app of the app, and
+// prints where the page's main thread spent its time.
 //
 // It prints a markdown table and writes the JSON (medians and minimums
 // in ms over the runs after warm-up, ratios, targets) to -o. -quick is a
