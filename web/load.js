@@ -23,7 +23,8 @@
   try {
     if (!("WebAssembly" in self)) throw new Error("this browser has no WebAssembly");
     const url = new URL("worker.js", document.currentScript.src);
-    const w = new Worker(url);
+    // #share: the worker starts compiling camlens.wasm as its first act.
+    const w = new Worker(new URL("#share", url));
     w.addEventListener("message", (ev) => {
       const d = ev.data;
       if (d && d.type === "module") {

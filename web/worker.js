@@ -15,8 +15,14 @@
 // handler caught, out of memory), {type: "fatal"} tells the page why, in
 // the words of the last lines the Go runtime printed.
 "use strict";
-importScripts("../wasm_exec.js");
+// Started by web/load.js (the URL's #share): fetch and compile camlens.wasm
+// at once, before anything else here runs; its start message will carry
+// no module.
+const early = self.location.hash === "#share" ? camlensModule() : null;
+if (early) early.catch(() => {}); // reported by start
 const KERNELS = "__CAMLENS_KERNELS__"; // written by scripts/build: a URL or ""
+const kernels = KERNELS ? fetch(KERNELS).then((r) => (r.ok ? r.arrayBuffer() : null)).catch(() => null) : null;
+importScripts("../wasm_exec.js");
 
 // The last lines the Go program wrote (a panic's message is among them).
 const lastLines = [];
@@ -54,11 +60,11 @@ self.addEventListener("message", (ev) => {
   }
 });
 
-// The kernels download while the page sends the module.
-const kernels = KERNELS ? fetch(KERNELS).then((r) => (r.ok ? r.arrayBuffer() : null)).catch(() => null) : null;
+function camlensModule() {
+  return fetch("../camlens.wasm").then(compileResponse);
+}
 
-async function camlensModule() {
-  const resp = await fetch("../camlens.wasm");
+async function compileResponse(resp) {
   if (!resp.ok) throw new Error(`camlens.wasm: HTTP ${resp.status}`);
   if (WebAssembly.compileStreaming) return WebAssembly.compileStreaming(resp);
   return WebAssembly.compile(await resp.arrayBuffer());
@@ -68,7 +74,7 @@ async function start(module, share) {
   try {
     if (!module) {
       try {
-        module = await camlensModule();
+        module = await (early || camlensModule());
       } catch (e) {
         if (share) self.postMessage({ type: "module", error: "could not load camlens.wasm: " + (e && e.message ? e.message : e) });
         throw e;
