@@ -96,15 +96,7 @@ export class ViewHost {
   }
 
   postScene(sc) {
-    const copy = sc.panels.map((p) => {
-      const out = { base: { w: p.base.w, h: p.base.h, data: p.base.data.slice() } };
-      if (p.map) {
-        out.map = { w: p.map.w, h: p.map.h, data: p.map.data.slice() };
-        if (p.box) out.box = p.box.slice();
-        if (p.peak) out.peak = p.peak.slice();
-      }
-      return out;
-    });
+    const copy = copyPanels(sc.panels);
     const transfer = [];
     for (const p of copy) {
       transfer.push(p.base.data.buffer);
@@ -114,14 +106,14 @@ export class ViewHost {
   }
 
   // show sends a scene: panels = [{base: {w, h, data}, map?: {w, h, data},
-  // box?: [x0, y0, x1, y1], peak?: [x, y]}]. The data arrays are kept as
-  // they are (the caller must not change them) and copied for the view.
+  // box?: [x0, y0, x1, y1], peak?: [x, y]}]. The data arrays are copied
+  // (they stay usable here).
   // Resolves when the scene is on screen (the preview draws at once), or
   // after maxWait ms: a view that is not painting (a hidden tab, an iframe
   // off screen) must not hold the page up.
   async show(panels, maxWait = 3000) {
     const seq = ++this.seq;
-    this.scene = { seq, panels };
+    this.scene = { seq, panels: copyPanels(panels) };
     if (!this.handedOver) this.drawPreview();
     if (!this.readyResolved) return;
     const drawn = new Promise((resolve) => this.waiters.push({ seq, resolve }));
@@ -184,6 +176,18 @@ export function layout(w, h, aspects) {
     if (rw / rh > a) rw = rh * a; else rh = rw / a;
     const x0 = Math.round(cell[0] + (cell[2] - cell[0] - rw) / 2), y0 = Math.round(cell[1] + (cell[3] - cell[1] - rh) / 2);
     return [x0, y0, Math.round(x0 + rw), Math.round(y0 + rh)];
+  });
+}
+
+function copyPanels(panels) {
+  return panels.map((p) => {
+    const out = { base: { w: p.base.w, h: p.base.h, data: p.base.data.slice() } };
+    if (p.map) {
+      out.map = { w: p.map.w, h: p.map.h, data: p.map.data.slice() };
+      if (p.box) out.box = p.box.slice();
+      if (p.peak) out.peak = p.peak.slice();
+    }
+    return out;
   });
 }
 
