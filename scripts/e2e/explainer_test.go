@@ -15,12 +15,10 @@ import (
 	"testing"
 )
 
-// TestExplainerRecovery runs testdata/explainer_test.mjs under Node: the
-// Explainer's recovery from a dead engine (web/camlens.js) against a fake
-// engine, including what the browser tests cannot provoke reliably (deaths
-// during the reload, giving up after maxRestarts), and the page's file
-// size check.
-func TestExplainerRecovery(t *testing.T) {
+// nodeAndRoot finds Node (skipping the test without it, unless
+// CAMLENS_REQUIRE_DEPS=1) and the repository root.
+func nodeAndRoot(t *testing.T) (node, root string) {
+	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		if os.Getenv("CAMLENS_REQUIRE_DEPS") == "1" {
@@ -28,10 +26,20 @@ func TestExplainerRecovery(t *testing.T) {
 		}
 		t.Skip("node is not installed")
 	}
-	root := env.root
+	root = env.root
 	if root == "" {
 		root = filepath.Join("..", "..")
 	}
+	return node, root
+}
+
+// TestExplainerRecovery runs testdata/explainer_test.mjs under Node: the
+// Explainer's recovery from a dead engine (web/camlens.js) against a fake
+// engine, including what the browser tests cannot provoke reliably (deaths
+// during the reload, giving up after maxRestarts), and the page's file
+// size check.
+func TestExplainerRecovery(t *testing.T) {
+	node, root := nodeAndRoot(t)
 	out, err := exec.Command(node, "testdata/explainer_test.mjs", filepath.Join(root, "web", "camlens.js")).CombinedOutput()
 	t.Logf("%s", strings.TrimSpace(string(out)))
 	if err != nil {
@@ -42,17 +50,7 @@ func TestExplainerRecovery(t *testing.T) {
 // TestPlainPNG runs testdata/plainpng_test.mjs under Node: which PNGs the
 // page decodes itself (web/camlens.js plainPNG) and which it leaves to Go.
 func TestPlainPNG(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("CAMLENS_REQUIRE_DEPS") == "1" {
-			t.Fatal("node is not installed")
-		}
-		t.Skip("node is not installed")
-	}
-	root := env.root
-	if root == "" {
-		root = filepath.Join("..", "..")
-	}
+	node, root := nodeAndRoot(t)
 	encode := func(img image.Image) []byte {
 		var b bytes.Buffer
 		if err := png.Encode(&b, img); err != nil {
