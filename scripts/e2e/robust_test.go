@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/camlens/camlens/core/imaging"
-	"github.com/camlens/camlens/core/modelfile"
 	"github.com/camlens/camlens/scripts/e2e/badfiles"
 	"github.com/camlens/camlens/wasm/engine/worker/workertest"
 )
@@ -163,19 +161,12 @@ func TestAppBadInput(t *testing.T) {
 
 	t.Run("all-zero map note", func(t *testing.T) {
 		p.t = t
-		var buf bytes.Buffer
-		m := workertest.Model(16, 4, false)
-		fw, fb := m.Weights["fc.weight"], m.Weights["fc.bias"]
-		k := fw.Shape[1]
-		for i := range k {
-			fw.Data[3*k+i] = 0
-		}
-		fb.Data[3] = 0
-		if err := modelfile.Write(&buf, m, modelfile.WriteOptions{}); err != nil {
+		zero, err := workertest.ZeroClassModelFile()
+		if err != nil {
 			t.Fatal(err)
 		}
 		path := filepath.Join(dir, "zero-grey.safetensors")
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(path, zero, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		p.run(chromedp.SetUploadFiles(chromedp.CSS("#model-file"), []string{path}))

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"hash/crc32"
@@ -129,30 +128,15 @@ func pngHeader(w, h uint32) []byte {
 	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(append([]byte("IHDR"), ihdr...)))
 }
 
-// zeroClassModel is the test model with class 3's dense row and bias set
-// to zero: its logit does not depend on the image, so its gradient is zero
-// everywhere.
-func zeroClassModel(t *testing.T) []byte {
-	t.Helper()
-	m := workertest.Model(16, 4, false)
-	fw, fb := m.Weights["fc.weight"], m.Weights["fc.bias"]
-	k := fw.Shape[1]
-	for i := range k {
-		fw.Data[3*k+i] = 0
-	}
-	fb.Data[3] = 0
-	var buf bytes.Buffer
-	if err := modelfile.Write(&buf, m, modelfile.WriteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // TestExplainNote: an all-zero map comes with the core's note; a map with
 // content has none.
 func TestExplainNote(t *testing.T) {
 	h := newHarness(t)
-	h.call(Request{Op: "loadModel", Data: zeroClassModel(t), Name: "z.safetensors"})
+	zero, err := workertest.ZeroClassModelFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.call(Request{Op: "loadModel", Data: zero, Name: "z.safetensors"})
 	h.call(Request{Op: "setImage", Data: workertest.Photo(16, 16), Name: "p.png"})
 	h.call(Request{Op: "predict"})
 	r := h.call(Request{Op: "explain", Method: "gradcam", Class: 3})

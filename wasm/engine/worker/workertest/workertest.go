@@ -80,6 +80,25 @@ func ModelFile(size, channels int, square bool) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// ZeroClassModelFile is Model(16, 4, false) with class 3's dense row and
+// bias set to zero, written as a float CamLens model file: the logit of
+// class 3 ("grey") does not depend on the image, so its gradient and every
+// gradient map of it are zero.
+func ZeroClassModelFile() ([]byte, error) {
+	m := Model(16, 4, false)
+	fw, fb := m.Weights["fc.weight"], m.Weights["fc.bias"]
+	k := fw.Shape[1]
+	for i := range k {
+		fw.Data[3*k+i] = 0
+	}
+	fb.Data[3] = 0
+	var buf bytes.Buffer
+	if err := modelfile.Write(&buf, m, modelfile.WriteOptions{}); err != nil {
+		return nil, fmt.Errorf("workertest: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
 // Photo returns a w×h PNG: smooth colour gradients with a bright disc.
 func Photo(w, h int) []byte {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
