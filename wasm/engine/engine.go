@@ -16,6 +16,7 @@ import (
 
 	"github.com/camlens/camlens/core/nn"
 	"github.com/camlens/camlens/wasm/engine/worker"
+	"github.com/camlens/camlens/wasm/jsval"
 	"github.com/camlens/camlens/wasm/kernels"
 )
 
@@ -182,12 +183,12 @@ func parseRequest(d js.Value) (worker.Request, error) {
 	r.Op = op.String()
 	r.Name = strField(d, "name")
 	if data := d.Get("data"); !data.IsUndefined() && !data.IsNull() {
-		if r.Data, err = bytesOf(data); err != nil {
+		if r.Data, err = jsval.Bytes(data, 0); err != nil {
 			return r, fmt.Errorf("request %d: data: %w", r.ID, err)
 		}
 	}
 	if px := d.Get("pixels"); !px.IsUndefined() && !px.IsNull() {
-		if r.Pixels, err = bytesOf(px); err != nil {
+		if r.Pixels, err = jsval.Bytes(px, 0); err != nil {
 			return r, fmt.Errorf("request %d: pixels: %w", r.ID, err)
 		}
 		if r.Width, err = intField(d, "width", true); err != nil {
@@ -263,30 +264,5 @@ func intField(d js.Value, k string, required bool) (int, error) {
 	return intValue(v, k)
 }
 
-func intValue(v js.Value, what string) (int, error) {
-	if v.Type() != js.TypeNumber {
-		return 0, fmt.Errorf("%s is not a number", what)
-	}
-	f := v.Float()
-	if f != math.Trunc(f) || math.Abs(f) > 1<<31 {
-		return 0, fmt.Errorf("%s = %v is not an integer", what, f)
-	}
-	return int(f), nil
-}
-
-// bytesOf copies an ArrayBuffer or a typed array into Go memory.
-func bytesOf(v js.Value) ([]byte, error) {
-	ab := js.Global().Get("ArrayBuffer")
-	u8 := js.Global().Get("Uint8Array")
-	switch {
-	case v.InstanceOf(ab):
-		v = u8.New(v)
-	case ab.Call("isView", v).Bool():
-		v = u8.New(v.Get("buffer"), v.Get("byteOffset"), v.Get("byteLength"))
-	default:
-		return nil, fmt.Errorf("not an ArrayBuffer or typed array")
-	}
-	b := make([]byte, v.Get("length").Int())
-	js.CopyBytesToGo(b, v)
-	return b, nil
-}
+// intValue is an integer request field (at most 2³¹ in magnitude).
+func intValue(v js.Value, what string) (int, error) { return jsval.Int(v, what, 1<<31) }

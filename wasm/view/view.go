@@ -38,6 +38,7 @@ import (
 	"github.com/hajimehoshi/ebiten/v2"
 	"github.com/hajimehoshi/ebiten/v2/vector"
 
+	"github.com/camlens/camlens/wasm/jsval"
 	"github.com/camlens/camlens/wasm/view/scene"
 )
 
@@ -362,25 +363,9 @@ func premultiply(pix []byte) []byte {
 	return out
 }
 
-// bytesOf copies a typed array or ArrayBuffer into Go memory.
-func bytesOf(v js.Value) ([]byte, error) {
-	u8 := js.Global().Get("Uint8Array")
-	switch {
-	case v.InstanceOf(js.Global().Get("ArrayBuffer")):
-		v = u8.New(v)
-	case js.Global().Get("ArrayBuffer").Call("isView", v).Bool():
-		v = u8.New(v.Get("buffer"), v.Get("byteOffset"), v.Get("byteLength"))
-	default:
-		return nil, errors.New("not an ArrayBuffer or typed array")
-	}
-	n := v.Get("length").Int()
-	if n > 4*scene.MaxSide*scene.MaxSide {
-		return nil, fmt.Errorf("%d bytes is too large", n)
-	}
-	b := make([]byte, n)
-	js.CopyBytesToGo(b, v)
-	return b, nil
-}
+// bytesOf copies a typed array or ArrayBuffer into Go memory, at most
+// a maximal base image's worth.
+func bytesOf(v js.Value) ([]byte, error) { return jsval.Bytes(v, 4*scene.MaxSide*scene.MaxSide) }
 
 func floatsOf(v js.Value) ([]float32, error) {
 	b, err := bytesOf(v)
@@ -397,16 +382,8 @@ func floatsOf(v js.Value) ([]float32, error) {
 	return out, nil
 }
 
-func intOf(v js.Value, what string) (int, error) {
-	if v.Type() != js.TypeNumber {
-		return 0, fmt.Errorf("%s is not a number", what)
-	}
-	f := v.Float()
-	if f != math.Trunc(f) || math.Abs(f) > 1<<30 {
-		return 0, fmt.Errorf("%s = %v is not an integer", what, f)
-	}
-	return int(f), nil
-}
+// intOf is an integer field of a message (at most 2³⁰ in magnitude).
+func intOf(v js.Value, what string) (int, error) { return jsval.Int(v, what, 1<<30) }
 
 func intsOf(v js.Value, n int, what string) ([]int, error) {
 	if !js.Global().Get("Array").Call("isArray", v).Bool() || v.Length() != n {
