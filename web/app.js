@@ -494,6 +494,19 @@ function setSelect(sel, value) {
   if (value !== undefined && [...sel.options].some((o) => o.value === value)) sel.value = value;
 }
 
+// linkedModel is the catalog entry the parsed hash h names, or the
+// default one.
+function linkedModel(h, cat) {
+  return cat.find((e) => e.id === h.model) || defaultEntry(cat);
+}
+
+// linkedSample is the sample h names; when it names none and no image is
+// shown, the first sample made for the model (or for any model).
+function linkedSample(h, list, modelId, hasImage) {
+  return list.find((x) => x.file === h.sample) ||
+    (!h.sample && !hasImage ? list.find((x) => !x.model || x.model === modelId) : null);
+}
+
 // applyHash loads what the hash names and sets the controls.
 async function applyHash() {
   const s = parseHash(location.hash);
@@ -505,9 +518,8 @@ async function applyHash() {
   ui.showbox.checked = s.box !== "0";
   setSelect(ui.compare, s.compare || "");
   if (s.compare === "method") setSelect(ui.compareMethod, s.with);
-  const entry = catalog.find((e) => e.id === s.model) || (s.model ? null : defaultEntry(catalog));
-  if (s.model && !entry) showError(`Unknown model "${s.model}" in the link; using the default.`);
-  const want = entry || defaultEntry(catalog);
+  if (s.model && !catalog.some((e) => e.id === s.model)) showError(`Unknown model "${s.model}" in the link; using the default.`);
+  const want = linkedModel(s, catalog);
   if (want && want.id !== ex.modelId) await loadModelEntry(want);
   if (ex.model) {
     setSelect(ui.layer, s.layer || "");
@@ -521,8 +533,7 @@ async function applyHash() {
   }
   updateMethodControls();
   await restyle();
-  const smp = samples.find((x) => x.file === s.sample) ||
-    (!s.sample && !ex.image ? samples.find((x) => !x.model || x.model === ex.modelId) : null);
+  const smp = linkedSample(s, samples, ex.modelId, !!ex.image);
   const c = parseCrop(s.crop);
   if (smp && (smp.file !== sample || !ex.image)) {
     await loadSample(smp, c);
@@ -840,15 +851,13 @@ async function start() {
     fillGallery();
   });
   catalogP.then((cat) => {
-    const want = cat.find((e) => e.id === parseHash(location.hash).model) || defaultEntry(cat);
+    const want = linkedModel(parseHash(location.hash), cat);
     if (want) ex.prefetch(want);
   });
-  // The first sample too, when the link names none or one of the gallery
-  // (applyHash picks the same).
+  // The first sample too (the one applyHash will load).
   Promise.all([catalogP, samplesP]).then(([cat, list]) => {
     const h = parseHash(location.hash);
-    const model = (cat.find((e) => e.id === h.model) || defaultEntry(cat) || {}).id;
-    const smp = h.sample ? list.find((x) => x.file === h.sample) : list.find((x) => !x.model || x.model === model);
+    const smp = linkedSample(h, list, (linkedModel(h, cat) || {}).id, false);
     if (!smp) return;
     // Fetched and (a plain PNG) decoded while the engine starts.
     samplePrefetch = { file: smp.file, bytes: fetchBytes(siteURL("web/samples/" + smp.file)).then((buf) => { ex.predecode(buf); return buf; }) };
