@@ -172,26 +172,9 @@ func (b *benchEnv) coldStarts(ctx context.Context, o options, name, pageURL, don
 	cs := &coldStart{Runs: n}
 	for i := range n {
 		logf("cold start %s %d/%d", name, i+1, n)
-		var r coldResult
-		var by map[string]int64
-		var total int64
-		var spans map[string][2]float64
-		var err error
-		for try := 0; try < 3; try++ {
-			r, by, total, spans, err = b.coldStart(ctx, o, fmt.Sprintf("%s-%d-%d", name, i, try), pageURL, done, result, m, "")
-			// A DevTools hiccup ("Cannot find context with specified id"
-			// when the first document replaces about:blank) is retried
-			// in a fresh browser.
-			if err == nil || !strings.Contains(err.Error(), "-32000") {
-				break
-			}
-			logf("  retrying: %v", err)
-		}
+		r, by, total, spans, err := b.coldRun(ctx, o, fmt.Sprintf("%s-%d", name, i), pageURL, done, result, m, "")
 		if err != nil {
 			return nil, err
-		}
-		if r.Error != "" {
-			return nil, fmt.Errorf("%s", r.Error)
 		}
 		times = append(times, r.FirstHeatmapMS)
 		bytes = append(bytes, float64(total))
@@ -227,12 +210,9 @@ func (b *benchEnv) coldStarts(ctx context.Context, o options, name, pageURL, don
 	var warm []float64
 	for i := range n {
 		logf("cold start %s in a running browser %d/%d", name, i+1, n)
-		r, _, _, _, err := b.coldStart(ctx, o, fmt.Sprintf("%s-warm-%d", name, i), pageURL, done, result, m, warmURL(pageURL))
+		r, _, _, _, err := b.coldRun(ctx, o, fmt.Sprintf("%s-warm-%d", name, i), pageURL, done, result, m, warmURL(pageURL))
 		if err != nil {
 			return nil, err
-		}
-		if r.Error != "" {
-			return nil, fmt.Errorf("%s", r.Error)
 		}
 		warm = append(warm, r.FirstHeatmapMS)
 	}
@@ -247,6 +227,23 @@ func (b *benchEnv) coldStarts(ctx context.Context, o options, name, pageURL, don
 		}
 	}
 	return cs, nil
+}
+
+// coldRun is coldStart, retried in a fresh browser after a DevTools
+// hiccup ("Cannot find context with specified id" when the first document
+// replaces about:blank); the page's own error is an error too.
+func (b *benchEnv) coldRun(ctx context.Context, o options, id, pageURL, done, result string, m *meter, warmUp string) (coldResult, map[string]int64, int64, map[string][2]float64, error) {
+	for try := 0; ; try++ {
+		r, by, total, spans, err := b.coldStart(ctx, o, fmt.Sprintf("%s-%d", id, try), pageURL, done, result, m, warmUp)
+		if err != nil && strings.Contains(err.Error(), "-32000") && try < 2 {
+			logf("  retrying: %v", err)
+			continue
+		}
+		if err == nil && r.Error != "" {
+			err = fmt.Errorf("%s", r.Error)
+		}
+		return r, by, total, spans, err
+	}
 }
 
 // coldStart opens pageURL once in a fresh browser and returns what the
