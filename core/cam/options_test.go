@@ -10,7 +10,7 @@ import (
 )
 
 // countingKernels runs the pure-Go kernels and counts the calls.
-type countingKernels struct{ gemm, dw, dwGrad int }
+type countingKernels struct{ gemm, dw, dwGrad, elem int }
 
 func (k *countingKernels) Gemm(m, n, kk int, a, b, c []float32, acc bool) {
 	k.gemm++
@@ -25,6 +25,21 @@ func (k *countingKernels) Depthwise3x3(g nn.Depthwise3x3Geom, x, f, bias, y []fl
 func (k *countingKernels) Depthwise3x3Grad(g nn.Depthwise3x3Geom, f, gy, gx []float32) {
 	k.dwGrad++
 	nn.GoKernels{}.Depthwise3x3Grad(g, f, gy, gx)
+}
+
+func (k *countingKernels) SetRows(y, v []float32, n int) {
+	k.elem++
+	nn.GoKernels{}.SetRows(y, v, n)
+}
+
+func (k *countingKernels) Relu(y, x []float32) {
+	k.elem++
+	nn.GoKernels{}.Relu(y, x)
+}
+
+func (k *countingKernels) Binary(op nn.BinaryOp, y, a, b []float32) {
+	k.elem++
+	nn.GoKernels{}.Binary(op, y, a, b)
 }
 
 // separable is x (4×6×6) → depthwise 3×3 → pointwise 4→3 → relu → GAP →
@@ -75,8 +90,8 @@ func TestWithKernels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k.gemm == 0 || k.dw == 0 {
-		t.Fatalf("forward pass: %d GEMM and %d depthwise calls on the session's kernels, want some of each", k.gemm, k.dw)
+	if k.gemm == 0 || k.dw == 0 || k.elem == 0 {
+		t.Fatalf("forward pass: %d GEMM, %d depthwise and %d elementwise calls on the session's kernels, want some of each", k.gemm, k.dw, k.elem)
 	}
 	plain, err := m.NewSession(x)
 	if err != nil {

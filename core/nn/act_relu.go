@@ -22,7 +22,7 @@ func init() {
 func (reluOp) OutShape(in [][]int) ([]int, error) { return in[0], nil }
 
 func (reluOp) Forward(ctx *Context, in []*tensor.Tensor, out *tensor.Tensor) {
-	reluVec(out.Data[:len(in[0].Data)], in[0].Data)
+	ctx.K().Relu(out.Data[:len(in[0].Data)], in[0].Data)
 }
 
 // reluBits is max(v, 0) on the bits of v without a branch: every bit is

@@ -262,9 +262,7 @@ func (op *convOp) Forward(ctx *Context, in []*tensor.Tensor, out *tensor.Tensor)
 			wg := op.w[gi*op.ocg*ckk : (gi+1)*op.ocg*ckk]
 			acc := op.bias != nil
 			if acc {
-				for o := 0; o < op.ocg; o++ {
-					fill(yg[o*ohw:(o+1)*ohw], op.bias[gi*op.ocg+o])
-				}
+				k.SetRows(yg, op.bias[gi*op.ocg:(gi+1)*op.ocg], ohw)
 			}
 			if op.mode == convPointwise {
 				k.Gemm(op.ocg, ohw, op.cg, wg, xg, yg, acc)

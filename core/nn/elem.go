@@ -28,6 +28,19 @@ const (
 	binDiv
 )
 
+// kernelOp is the Kernels.Binary operation of k, where there is one.
+func (k binKind) kernelOp() (BinaryOp, bool) {
+	switch k {
+	case binAdd:
+		return OpAdd, true
+	case binSub:
+		return OpSub, true
+	case binMul:
+		return OpMul, true
+	}
+	return 0, false
+}
+
 func init() {
 	for name, k := range map[string]binKind{"add": binAdd, "sub": binSub, "mul": binMul, "div": binDiv} {
 		register(name, func(spec *NodeSpec, w Weights) (Op, error) {
@@ -49,7 +62,12 @@ func binPlan(y, a, b []int) stridePlan {
 func (op binaryOp) Forward(ctx *Context, in []*tensor.Tensor, out *tensor.Tensor) {
 	a, b, y := in[0].Data, in[1].Data, out.Data
 	if len(a) == len(y) && len(b) == len(y) {
-		binRun(op.kind, y, a, b, 1, 1) // same shapes: one run
+		// Same shapes: one run (+, −, · by the kernels).
+		if k, ok := op.kind.kernelOp(); ok {
+			ctx.K().Binary(k, y, a, b)
+		} else {
+			binRun(op.kind, y, a, b, 1, 1)
+		}
 		return
 	}
 	p := binPlan(out.Shape, in[0].Shape, in[1].Shape)

@@ -16,7 +16,8 @@ import (
 // needed (only the prefix described is read or written) but never shorter;
 // the callers (the ops in this package) check every size before calling, and
 // an implementation may panic on a slice that is too short. Outputs never
-// alias inputs. Implementations must give the same results as GoKernels up to
+// alias inputs (for Relu and Binary, y may also be an input itself, exactly;
+// never a partial overlap). Implementations must give the same results as GoKernels up to
 // float32 rounding (the order of the additions may differ).
 type Kernels interface {
 	// Gemm computes C[m×n] = A[m×k]·B[k×n], or C += A·B when accumulate.
@@ -42,7 +43,29 @@ type Kernels interface {
 	// for every output position and tap whose input position is inside the
 	// H×W plane. gx holds Planes/Mult planes of H×W, gy Planes of OH×OW.
 	Depthwise3x3Grad(g Depthwise3x3Geom, f, gy, gx []float32)
+
+	// SetRows sets y[r·n : (r+1)·n] to v[r] for every r < len(v) (the bias
+	// a convolution's output starts from). n ≥ 0; len(y) ≥ len(v)·n.
+	SetRows(y, v []float32, n int)
+
+	// Relu sets y[i] = max(x[i], 0) for i < len(y) (len(x) ≥ len(y)), bit
+	// for bit as reluBits: negative values and −0 become +0, NaNs stay.
+	Relu(y, x []float32)
+
+	// Binary sets y[i] = a[i] ∘ b[i] for i < len(y), ∘ the operation op
+	// (len(a), len(b) ≥ len(y)).
+	Binary(op BinaryOp, y, a, b []float32)
 }
+
+// BinaryOp is the elementwise operation of Kernels.Binary.
+type BinaryOp int
+
+// The operations of Kernels.Binary.
+const (
+	OpAdd BinaryOp = iota // a + b
+	OpSub                 // a − b
+	OpMul                 // a · b
+)
 
 // Depthwise3x3Geom is the geometry of one Depthwise3x3 call: Planes output
 // planes (Mult of them per input plane, Planes divisible by Mult), input
@@ -71,6 +94,41 @@ type GoKernels struct{}
 // Gemm implements Kernels.
 func (GoKernels) Gemm(m, n, k int, a, b, c []float32, accumulate bool) {
 	gemmGo(m, n, k, a, b, c, accumulate)
+}
+
+// SetRows implements Kernels.
+func (GoKernels) SetRows(y, v []float32, n int) {
+	if n < 0 || len(y) < len(v)*n {
+		panic(fmt.Sprintf("nn: set rows: %d rows of %d need %d values, y has %d", len(v), n, len(v)*n, len(y)))
+	}
+	for r, x := range v {
+		fill(y[r*n:(r+1)*n], x)
+	}
+}
+
+// Relu implements Kernels.
+func (GoKernels) Relu(y, x []float32) {
+	if len(x) < len(y) {
+		panic(fmt.Sprintf("nn: relu: x has %d values, y %d", len(x), len(y)))
+	}
+	reluVec(y, x)
+}
+
+// Binary implements Kernels.
+func (GoKernels) Binary(op BinaryOp, y, a, b []float32) {
+	if len(a) < len(y) || len(b) < len(y) {
+		panic(fmt.Sprintf("nn: binary: a has %d values, b %d, y %d", len(a), len(b), len(y)))
+	}
+	switch op {
+	case OpAdd:
+		binVec(binAdd, y, a, b)
+	case OpSub:
+		binVec(binSub, y, a, b)
+	case OpMul:
+		binVec(binMul, y, a, b)
+	default:
+		panic(fmt.Sprintf("nn: binary: unknown operation %d", op))
+	}
 }
 
 // Depthwise3x3 implements Kernels. Each input plane is copied once into a

@@ -184,3 +184,63 @@ func TestDepthwise3x3StrideOneRun(t *testing.T) {
 		}
 	}
 }
+
+// TestGoKernelsElementwise checks SetRows, Relu and Binary against their
+// definitions, bit for bit (−0, NaN payloads, infinities), on every tail
+// length of the unrolled loops, and that short slices panic.
+func TestGoKernelsElementwise(t *testing.T) {
+	negZero := float32(math.Copysign(0, -1))
+	nan := math.Float32frombits(0x7fc00123)
+	inf := float32(math.Inf(1))
+	x := []float32{-2, negZero, 0, 1.5, nan, -inf, inf, math.Float32frombits(0xffc00007), -1e-40}
+	reluWant := []uint32{0, 0, 0, math.Float32bits(1.5), 0x7fc00123, 0, math.Float32bits(inf), 0xffc00007, 0}
+	for n := 0; n <= len(x); n++ {
+		y := make([]float32, n)
+		GoKernels{}.Relu(y, x)
+		for i := range y {
+			if math.Float32bits(y[i]) != reluWant[i] {
+				t.Errorf("relu n=%d: y[%d] = %#x, want %#x", n, i, math.Float32bits(y[i]), reluWant[i])
+			}
+		}
+	}
+	a := []float32{1, 2, 3, 4, 5, 6, 7}
+	b := []float32{7, 6, 5, 4, 3, 2, 1}
+	for _, c := range []struct {
+		op BinaryOp
+		f  func(p, q float32) float32
+	}{{OpAdd, func(p, q float32) float32 { return p + q }}, {OpSub, func(p, q float32) float32 { return p - q }}, {OpMul, func(p, q float32) float32 { return p * q }}} {
+		for n := 0; n <= len(a); n++ {
+			y := make([]float32, n)
+			GoKernels{}.Binary(c.op, y, a, b)
+			for i := range y {
+				if y[i] != c.f(a[i], b[i]) {
+					t.Errorf("binary %d n=%d: y[%d] = %v, want %v", c.op, n, i, y[i], c.f(a[i], b[i]))
+				}
+			}
+		}
+	}
+	y := make([]float32, 7)
+	GoKernels{}.SetRows(y, []float32{negZero, 3}, 3)
+	want := []float32{negZero, negZero, negZero, 3, 3, 3, 0}
+	for i := range want {
+		if math.Float32bits(y[i]) != math.Float32bits(want[i]) {
+			t.Errorf("setrows: y[%d] = %v, want %v", i, y[i], want[i])
+		}
+	}
+	for name, call := range map[string]func(){
+		"setrows short y": func() { GoKernels{}.SetRows(make([]float32, 5), make([]float32, 2), 3) },
+		"setrows n < 0":   func() { GoKernels{}.SetRows(make([]float32, 5), make([]float32, 2), -1) },
+		"relu short x":    func() { GoKernels{}.Relu(make([]float32, 5), make([]float32, 4)) },
+		"binary short a":  func() { GoKernels{}.Binary(OpAdd, make([]float32, 5), make([]float32, 4), make([]float32, 5)) },
+		"binary bad op":   func() { GoKernels{}.Binary(BinaryOp(9), make([]float32, 5), make([]float32, 5), make([]float32, 5)) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			call()
+		}()
+	}
+}

@@ -3,7 +3,7 @@
 // astronaut face crop of the sample gallery, and natively.
 //
 //	go run ./scripts/bench [-o bench-results.json] [-quick] [-runs 30] [-warmup 3]
-//	                       [-cold 5] [-no-app] [-cold-only] [-profile FILE]
+//	                       [-cold 5] [-no-app] [-cold-only] [-cold-of LIST] [-profile FILE]
 //	                       [-chromium /usr/bin/chromium]
 //
 // In one page and one run it alternates the contenders round by round:
@@ -34,7 +34,8 @@
 // critical path (each file's request and last byte at the server, the
 // page's marks).
 // Finally the native throughput of Grad-CAM end to end on 2 cores.
-// -cold-only runs the cold starts alone. -profile FILE records one cold
+// -cold-only runs the cold starts alone; -cold-of picks which (camlens,
+// camlens-core, tfjs). -profile FILE records one cold
 // start with V8's sampling profiler, of the core page (the runner then
 // keeps its function names) or with -profile-page app of the app, and
 // prints where the page's main thread spent its time.
@@ -54,6 +55,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"time"
 )
 
@@ -69,6 +71,7 @@ type options struct {
 	cold     int
 	app      bool
 	coldOnly bool
+	coldOf   string
 	native   time.Duration
 	chromium string
 	root     string
@@ -86,6 +89,7 @@ func main() {
 	flag.IntVar(&o.cold, "cold", 5, "cold starts of each contender (0: none)")
 	noApp := flag.Bool("no-app", false, "skip the CamLens app's cold start (no site build)")
 	flag.BoolVar(&o.coldOnly, "cold-only", false, "only the cold starts (no operation timings, no native throughput)")
+	flag.StringVar(&o.coldOf, "cold-of", "camlens,camlens-core,tfjs", "the cold starts to run: a comma-separated `list` of camlens (the app), camlens-core, tfjs")
 	flag.StringVar(&o.profile, "profile", "", "only profile one cold start of the CamLens core page: write the V8 CPU profile to `file` (.cpuprofile) and print where the main thread's time went")
 	flag.StringVar(&o.profPage, "profile-page", "core", "the page -profile records: core (the core alone) or app (index.html; the app is built)")
 	flag.StringVar(&o.chromium, "chromium", "/usr/bin/chromium", "Chromium `binary`")
@@ -102,6 +106,13 @@ func main() {
 	}
 	if o.runs < 1 || o.warmup < 0 || o.cold < 0 {
 		log.Fatal("bench: -runs must be ≥ 1, -warmup and -cold ≥ 0")
+	}
+	for _, n := range strings.Split(o.coldOf, ",") {
+		switch strings.TrimSpace(n) {
+		case "camlens", "camlens-core", "tfjs":
+		default:
+			log.Fatalf("bench: -cold-of: unknown cold start %q (want camlens, camlens-core or tfjs)", n)
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -183,6 +194,9 @@ func run(ctx context.Context, o options) (*results, error) {
 		if o.cold == 0 {
 			break
 		}
+		if !o.colds(c.name) {
+			continue
+		}
 		cs, err := b.coldStarts(ctx, o, c.name, c.url, `window.coldResult || window.coldError`,
 			`window.coldError ? {error: window.coldError} : window.coldResult`, b.benchMeter)
 		if err != nil {
@@ -191,7 +205,7 @@ func run(ctx context.Context, o options) (*results, error) {
 		}
 		res.ColdStart[c.name] = cs
 	}
-	if o.app {
+	if o.app && o.colds("camlens") {
 		if b.site == nil {
 			res.Errors["cold_start/camlens"] = b.siteErr
 		} else {
@@ -216,4 +230,14 @@ func run(ctx context.Context, o options) (*results, error) {
 	}
 	res.finish()
 	return res, nil
+}
+
+// colds reports whether -cold-of lists the cold start name.
+func (o options) colds(name string) bool {
+	for _, n := range strings.Split(o.coldOf, ",") {
+		if strings.TrimSpace(n) == name {
+			return true
+		}
+	}
+	return false
 }

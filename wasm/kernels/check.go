@@ -14,7 +14,7 @@ const GlobalName = "camlensKernels"
 
 // ABI is the version of the module's calling convention (its abi export);
 // the Go side refuses a module with another version.
-const ABI = 1
+const ABI = 2
 
 // ErrNotJS is what Available returns outside js/wasm: the SIMD kernels
 // exist only there.
@@ -101,4 +101,29 @@ func checkDW(g nn.Depthwise3x3Geom, nx, nf, ny int, grad bool) (int, error) {
 		return 0, fmt.Errorf("kernels: depthwise 3×3: slices too short for %+v ("+what+")", g, nx, nf, ny)
 	}
 	return scratch, nil
+}
+
+// checkRows checks a SetRows call: rows rows of n values in y (ny values),
+// within the module's 32-bit byte offsets.
+func checkRows(rows, n, ny int) error {
+	total, ok := mulOK(rows, n, 1)
+	switch {
+	case !ok:
+		return fmt.Errorf("kernels: set rows: %d rows of %d values exceed the module's 32-bit offsets", rows, n)
+	case ny < total:
+		return fmt.Errorf("kernels: set rows: y has %d values, %d rows of %d need %d", ny, rows, n, total)
+	}
+	return nil
+}
+
+// checkElem checks an elementwise call: n outputs from inputs of na and nb
+// values (each at least n), within the module's 32-bit byte offsets.
+func checkElem(what string, n, na, nb int) error {
+	if _, ok := mulOK(n, 1, 1); !ok {
+		return fmt.Errorf("kernels: %s: %d values exceed the module's 32-bit offsets", what, n)
+	}
+	if na < n || nb < n {
+		return fmt.Errorf("kernels: %s: inputs of %d and %d values for %d outputs", what, na, nb, n)
+	}
+	return nil
 }

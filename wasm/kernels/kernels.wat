@@ -14,6 +14,9 @@
 ;;   gemm(m, n, k, a, b, c, acc)       C[m×n] (+)= A[m×k]·B[k×n]
 ;;   dw3x3(planes, mult, h, w, oh, ow, sh, sw, pt, pl, x, f, bias, hasBias, y, scratch)
 ;;   dw3x3grad(planes, mult, h, w, oh, ow, sh, sw, pt, pl, f, gy, gx, scratch)
+;;   setrows(rows, n, v, y)            y[r·n+i] = v[r]
+;;   relu(n, x, y)                     y = max(x, 0), NaNs kept
+;;   binary(op, n, a, b, y)            y = a op b (0 +, 1 −, 2 ·)
 ;; with the semantics of nn.Kernels (core/nn/kernels.go). scratch must hold
 ;; ScratchFloats (simd.go) float32 values.
 ;;
@@ -25,7 +28,7 @@
 (module
   (import "env" "mem" (memory 1))
 
-  (func (export "abi") (result i32) (i32.const 1))
+  (func (export "abi") (result i32) (i32.const 2))
 
   ;; ---------------------------------------------------------------------
   ;; GEMM: column strips of 8 (then 4, then 1) columns of C; in each strip,
@@ -657,4 +660,100 @@
             (br $sloop)))
         (local.set $iy (i32.add (local.get $iy) (i32.const 1)))
         (br $rows))))
+
+  ;; ---------------------------------------------------------------------
+  ;; Elementwise passes (nn.Kernels SetRows, Relu, Binary): 4 lanes at a
+  ;; time, then a scalar tail. In freshly loaded WebAssembly these loops
+  ;; are the bulk of a forward pass when written in Go.
+
+  ;; setrows: y[r·n + i] = v[r] for r < rows, i < n.
+  (func (export "setrows") (param $rows i32) (param $n i32) (param $v i32) (param $y i32)
+    (local $r i32) (local $x f32) (local $vx v128) (local $end i32) (local $end4 i32)
+    (block $done
+      (loop $rowl
+        (br_if $done (i32.ge_s (local.get $r) (local.get $rows)))
+        (local.set $x (f32.load (i32.add (local.get $v) (i32.shl (local.get $r) (i32.const 2)))))
+        (local.set $vx (f32x4.splat (local.get $x)))
+        (local.set $end (i32.add (local.get $y) (i32.shl (local.get $n) (i32.const 2))))
+        (local.set $end4 (i32.add (local.get $y) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+        (block $vdone
+          (loop $vloop
+            (br_if $vdone (i32.ge_u (local.get $y) (local.get $end4)))
+            (v128.store (local.get $y) (local.get $vx))
+            (local.set $y (i32.add (local.get $y) (i32.const 16)))
+            (br $vloop)))
+        (block $sdone
+          (loop $sloop
+            (br_if $sdone (i32.ge_u (local.get $y) (local.get $end)))
+            (f32.store (local.get $y) (local.get $x))
+            (local.set $y (i32.add (local.get $y) (i32.const 4)))
+            (br $sloop)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rowl))))
+
+  ;; relu: y[i] = max(x[i], 0) on the bits, as nn's reluBits: every bit is
+  ;; cleared when the sign bit is set (negatives and −0 become +0) unless
+  ;; the value is a NaN (magnitude bits above the infinity's), which stays.
+  (func (export "relu") (param $n i32) (param $x i32) (param $y i32)
+    (local $end i32) (local $end4 i32) (local $v v128) (local $u i32)
+    (local.set $end (i32.add (local.get $y) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $end4 (i32.add (local.get $y) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $vdone
+      (loop $vloop
+        (br_if $vdone (i32.ge_u (local.get $y) (local.get $end4)))
+        (local.set $v (v128.load (local.get $x)))
+        (v128.store (local.get $y)
+          (v128.andnot (local.get $v)
+            (v128.andnot
+              (i32x4.shr_s (local.get $v) (i32.const 31))
+              (i32x4.gt_u (v128.and (local.get $v) (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))
+                          (v128.const i32x4 0x7f800000 0x7f800000 0x7f800000 0x7f800000)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (br $vloop)))
+    (block $sdone
+      (loop $sloop
+        (br_if $sdone (i32.ge_u (local.get $y) (local.get $end)))
+        (local.set $u (i32.load (local.get $x)))
+        (i32.store (local.get $y)
+          (i32.and (local.get $u)
+            (i32.xor (i32.const -1)
+              (i32.and (i32.shr_s (local.get $u) (i32.const 31))
+                (i32.xor (i32.const -1)
+                  (i32.shr_s (i32.sub (i32.const 0x7f800000) (i32.and (local.get $u) (i32.const 0x7fffffff))) (i32.const 31)))))))
+        (local.set $x (i32.add (local.get $x) (i32.const 4)))
+        (local.set $y (i32.add (local.get $y) (i32.const 4)))
+        (br $sloop))))
+
+  ;; binary: y[i] = a[i] op b[i], op 0 +, 1 −, 2 ·.
+  (func (export "binary") (param $op i32) (param $n i32) (param $a i32) (param $b i32) (param $y i32)
+    (local $end i32) (local $end4 i32)
+    (local.set $end (i32.add (local.get $y) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $end4 (i32.add (local.get $y) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $vdone
+      (loop $vloop
+        (br_if $vdone (i32.ge_u (local.get $y) (local.get $end4)))
+        (v128.store (local.get $y)
+          (if (result v128) (i32.eqz (local.get $op))
+            (then (f32x4.add (v128.load (local.get $a)) (v128.load (local.get $b))))
+            (else (if (result v128) (i32.eq (local.get $op) (i32.const 1))
+              (then (f32x4.sub (v128.load (local.get $a)) (v128.load (local.get $b))))
+              (else (f32x4.mul (v128.load (local.get $a)) (v128.load (local.get $b))))))))
+        (local.set $a (i32.add (local.get $a) (i32.const 16)))
+        (local.set $b (i32.add (local.get $b) (i32.const 16)))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (br $vloop)))
+    (block $sdone
+      (loop $sloop
+        (br_if $sdone (i32.ge_u (local.get $y) (local.get $end)))
+        (f32.store (local.get $y)
+          (if (result f32) (i32.eqz (local.get $op))
+            (then (f32.add (f32.load (local.get $a)) (f32.load (local.get $b))))
+            (else (if (result f32) (i32.eq (local.get $op) (i32.const 1))
+              (then (f32.sub (f32.load (local.get $a)) (f32.load (local.get $b))))
+              (else (f32.mul (f32.load (local.get $a)) (f32.load (local.get $b))))))))
+        (local.set $a (i32.add (local.get $a) (i32.const 4)))
+        (local.set $b (i32.add (local.get $b) (i32.const 4)))
+        (local.set $y (i32.add (local.get $y) (i32.const 4)))
+        (br $sloop))))
 )

@@ -144,10 +144,11 @@ type recorder struct {
 	gemms map[[3]int]bool
 	dws   map[nn.Depthwise3x3Geom]bool
 	grads map[nn.Depthwise3x3Geom]bool
+	elems map[string]bool // elementwise calls: "setrows", "relu", "binary"
 }
 
 func newRecorder() *recorder {
-	return &recorder{gemms: map[[3]int]bool{}, dws: map[nn.Depthwise3x3Geom]bool{}, grads: map[nn.Depthwise3x3Geom]bool{}}
+	return &recorder{gemms: map[[3]int]bool{}, dws: map[nn.Depthwise3x3Geom]bool{}, grads: map[nn.Depthwise3x3Geom]bool{}, elems: map[string]bool{}}
 }
 
 func (r *recorder) Gemm(m, n, k int, a, b, c []float32, acc bool) {
@@ -169,6 +170,27 @@ func (r *recorder) Depthwise3x3Grad(g nn.Depthwise3x3Geom, f, gy, gx []float32) 
 	r.grads[g] = true
 	r.mu.Unlock()
 	nn.GoKernels{}.Depthwise3x3Grad(g, f, gy, gx)
+}
+
+func (r *recorder) elem(name string) {
+	r.mu.Lock()
+	r.elems[name] = true
+	r.mu.Unlock()
+}
+
+func (r *recorder) SetRows(y, v []float32, n int) {
+	r.elem("setrows")
+	nn.GoKernels{}.SetRows(y, v, n)
+}
+
+func (r *recorder) Relu(y, x []float32) {
+	r.elem("relu")
+	nn.GoKernels{}.Relu(y, x)
+}
+
+func (r *recorder) Binary(op nn.BinaryOp, y, a, b []float32) {
+	r.elem("binary")
+	nn.GoKernels{}.Binary(op, y, a, b)
 }
 
 const modelPath = "../../models/face-expression.safetensors"
@@ -232,8 +254,8 @@ func modelShapes(t testing.TB) *recorder {
 	g, x := faceModel(t)
 	r := newRecorder()
 	runModel(t, g, x, r)
-	if len(r.gemms) == 0 || len(r.dws) == 0 || len(r.grads) == 0 {
-		t.Fatalf("the face model made no kernel calls of some kind: %d gemm, %d depthwise, %d gradient shapes", len(r.gemms), len(r.dws), len(r.grads))
+	if len(r.gemms) == 0 || len(r.dws) == 0 || len(r.grads) == 0 || !r.elems["setrows"] || !r.elems["relu"] || !r.elems["binary"] {
+		t.Fatalf("the face model made no kernel calls of some kind: %d gemm, %d depthwise, %d gradient shapes; elementwise %v", len(r.gemms), len(r.dws), len(r.grads), r.elems)
 	}
 	return r
 }

@@ -16,7 +16,8 @@ import (
 // for use by several goroutines (calls are serialised: they share one
 // scratch buffer).
 type SIMD struct {
-	gemm, dw, dwGrad js.Value
+	gemm, dw, dwGrad      js.Value
+	setRows, relu, binary js.Value
 
 	mu      sync.Mutex
 	scratch []float32
@@ -51,6 +52,15 @@ func Load() (*SIMD, error) {
 		return nil, err
 	}
 	if k.dwGrad, err = fn("dw3x3grad"); err != nil {
+		return nil, err
+	}
+	if k.setRows, err = fn("setrows"); err != nil {
+		return nil, err
+	}
+	if k.relu, err = fn("relu"); err != nil {
+		return nil, err
+	}
+	if k.binary, err = fn("binary"); err != nil {
 		return nil, err
 	}
 	return k, nil
@@ -144,6 +154,49 @@ func (k *SIMD) Depthwise3x3Grad(g nn.Depthwise3x3Geom, f, gy, gx []float32) {
 	runtime.KeepAlive(f)
 	runtime.KeepAlive(gy)
 	runtime.KeepAlive(gx)
+}
+
+// SetRows implements nn.Kernels.
+func (k *SIMD) SetRows(y, v []float32, n int) {
+	if err := checkRows(len(v), n, len(y)); err != nil {
+		panic(err.Error())
+	}
+	if len(v) == 0 || n == 0 {
+		return
+	}
+	k.setRows.Invoke(len(v), n, addr(v), addr(y))
+	runtime.KeepAlive(v)
+	runtime.KeepAlive(y)
+}
+
+// Relu implements nn.Kernels.
+func (k *SIMD) Relu(y, x []float32) {
+	if err := checkElem("relu", len(y), len(x), len(x)); err != nil {
+		panic(err.Error())
+	}
+	if len(y) == 0 {
+		return
+	}
+	k.relu.Invoke(len(y), addr(x), addr(y))
+	runtime.KeepAlive(x)
+	runtime.KeepAlive(y)
+}
+
+// Binary implements nn.Kernels.
+func (k *SIMD) Binary(op nn.BinaryOp, y, a, b []float32) {
+	if op != nn.OpAdd && op != nn.OpSub && op != nn.OpMul {
+		panic(fmt.Sprintf("kernels: binary: unknown operation %d", op))
+	}
+	if err := checkElem("binary", len(y), len(a), len(b)); err != nil {
+		panic(err.Error())
+	}
+	if len(y) == 0 {
+		return
+	}
+	k.binary.Invoke(int(op), len(y), addr(a), addr(b), addr(y))
+	runtime.KeepAlive(a)
+	runtime.KeepAlive(b)
+	runtime.KeepAlive(y)
 }
 
 // scratchFor returns a scratch buffer of at least n float32 (k.mu held).

@@ -190,6 +190,91 @@ func TestDepthwise3x3(t *testing.T) {
 	}
 }
 
+// elemLens: every tail of the 4-lane loops, and long runs.
+var elemLens = []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1001, 3136}
+
+// specials puts values whose bits matter into s: ±0, ±Inf, NaNs with
+// payloads and signs, denormals.
+func specials(s []float32) {
+	sp := []float32{float32(math.Copysign(0, -1)), 0, float32(math.Inf(1)), float32(math.Inf(-1)),
+		math.Float32frombits(0x7fc00001), math.Float32frombits(0xffc00002), math.Float32frombits(0x7f800001),
+		math.Float32frombits(0x80000001), math.Float32frombits(0x00000001), -1e-40}
+	for i := 0; i < len(s); i += 3 {
+		s[i] = sp[(i/3)%len(sp)]
+	}
+}
+
+// TestElementwise: SetRows, Relu and Binary give GoKernels's bits (NaNs,
+// −0 and infinities included) and write nothing outside y.
+func TestElementwise(t *testing.T) {
+	k := simd(t)
+	rng := rand.New(rand.NewPCG(9, 10))
+	sameBits := func(got, want []float32) (int, bool) {
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				return i, false
+			}
+		}
+		return -1, true
+	}
+	for _, n := range elemLens {
+		x := randSlice(rng, n)
+		specials(x)
+		y, ok := guarded(rng, n)
+		want := make([]float32, n)
+		nn.GoKernels{}.Relu(want, x)
+		k.Relu(y, x)
+		if i, eq := sameBits(y, want); !eq {
+			t.Errorf("relu n=%d: y[%d] = %#x, want %#x", n, i, math.Float32bits(y[i]), math.Float32bits(want[i]))
+		}
+		if !ok() {
+			t.Errorf("relu n=%d wrote outside y", n)
+		}
+		for _, op := range []nn.BinaryOp{nn.OpAdd, nn.OpSub, nn.OpMul} {
+			a, b := randSlice(rng, n), randSlice(rng, n)
+			specials(b)
+			y, ok := guarded(rng, n)
+			nn.GoKernels{}.Binary(op, want, a, b)
+			k.Binary(op, y, a, b)
+			for i := range want {
+				// NaN results: any NaN (WebAssembly leaves the payload open).
+				if w, g := want[i], y[i]; w != w && g != g {
+					y[i] = w
+				}
+			}
+			if i, eq := sameBits(y, want); !eq {
+				t.Errorf("binary %d n=%d: y[%d] = %v, want %v", op, n, i, y[i], want[i])
+			}
+			if !ok() {
+				t.Errorf("binary %d n=%d wrote outside y", op, n)
+			}
+		}
+		for _, rows := range []int{0, 1, 3} {
+			v := randSlice(rng, rows)
+			specials(v)
+			y, ok := guarded(rng, rows*n)
+			want := make([]float32, rows*n)
+			nn.GoKernels{}.SetRows(want, v, n)
+			k.SetRows(y, v, n)
+			if i, eq := sameBits(y, want); !eq {
+				t.Errorf("setrows %d×%d: y[%d] = %v, want %v", rows, n, i, y[i], want[i])
+			}
+			if !ok() {
+				t.Errorf("setrows %d×%d wrote outside y", rows, n)
+			}
+		}
+	}
+	// In place (y is an input): the same results.
+	x := randSlice(rng, 37)
+	specials(x)
+	want := make([]float32, len(x))
+	nn.GoKernels{}.Relu(want, x)
+	k.Relu(x, x)
+	if i, eq := sameBits(x, want); !eq {
+		t.Errorf("relu in place: x[%d] = %v, want %v", i, x[i], want[i])
+	}
+}
+
 // TestFaceModelShapes replays every kernel call shape of the shipped face
 // model's forward and backward passes.
 func TestFaceModelShapes(t *testing.T) {
@@ -256,6 +341,12 @@ func TestShortSlicesPanic(t *testing.T) {
 		"gradient gx":  func() { k.Depthwise3x3Grad(g, make([]float32, 18), make([]float32, 32), make([]float32, 31)) },
 		"gradient gy":  func() { k.Depthwise3x3Grad(g, make([]float32, 18), make([]float32, 31), make([]float32, 32)) },
 		"bad geometry": func() { k.Depthwise3x3(nn.Depthwise3x3Geom{Planes: 3, Mult: 2}, nil, nil, nil, nil) },
+		"setrows y":    func() { k.SetRows(make([]float32, 11), make([]float32, 3), 4) },
+		"setrows n":    func() { k.SetRows(make([]float32, 11), make([]float32, 3), -4) },
+		"relu x":       func() { k.Relu(make([]float32, 8), make([]float32, 7)) },
+		"binary a":     func() { k.Binary(nn.OpAdd, make([]float32, 8), make([]float32, 7), make([]float32, 8)) },
+		"binary b":     func() { k.Binary(nn.OpMul, make([]float32, 8), make([]float32, 8), make([]float32, 7)) },
+		"binary op":    func() { k.Binary(nn.BinaryOp(7), make([]float32, 8), make([]float32, 8), make([]float32, 8)) },
 	} {
 		func() {
 			defer func() {
