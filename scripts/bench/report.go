@@ -279,6 +279,9 @@ func markdown(r *results) string {
 		}
 	}
 	fmt.Fprintf(&b, "\nLoad average during the run: %s\n", r.Info.LoadAvg)
+	if v, ok := r.Info.Browser["firstTouch16MBms"].(float64); ok {
+		fmt.Fprintf(&b, "Fresh memory in this browser: writing 16 MB for the first time took %.1f ms (%.1f ms per MB; a cold start writes tens of MB for the first time).\n", v, v/16)
+	}
 	return b.String()
 }
 

@@ -3,7 +3,7 @@
 // worker protocol (see web/engine.js for the JavaScript side):
 //
 //	hello                                  → methods, colormaps, version, size limits
-//	loadModel {data, name}                 → model info (CamLens .safetensors or .onnx)
+//	loadModel {data, name}                 → model info (CamLens .safetensors or .onnx), timings
 //	setImage  {data, name}                 → size, format, a preview for the crop editor
 //	predict   {crop, topk}                 → top-k predictions, the base image the map covers, timings
 //	explain   {method, class, layers, target, counterfactual, eigenSmooth}

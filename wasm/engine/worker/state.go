@@ -53,6 +53,7 @@ type state struct {
 // loadModel parses a CamLens model file or imports an ONNX model. On error
 // the previous model stays loaded.
 func (s *state) loadModel(data []byte, name string) (Fields, error) {
+	t0 := time.Now()
 	if len(data) == 0 {
 		return nil, inputErr(fmt.Errorf("%s is empty (0 bytes)", displayName(name)))
 	}
@@ -94,7 +95,7 @@ func (s *state) loadModel(data []byte, name string) (Fields, error) {
 	}
 	s.model, s.modelName, s.format = cm, name, format
 	s.resetSession()
-	return Fields{"model": modelInfo(cm, format, params)}, nil
+	return Fields{"model": modelInfo(cm, format, params), "timings": Fields{"load": ms(time.Since(t0))}}, nil
 }
 
 func displayName(name string) string {

@@ -162,9 +162,13 @@ func TestExplainMatchesCore(t *testing.T) {
 	crop := []int{10, 4, 24, 24}
 
 	h := newHarness(t)
-	info := h.call(Request{Op: "loadModel", Data: file, Name: "test.safetensors"})["model"].(Fields)
+	loaded := h.call(Request{Op: "loadModel", Data: file, Name: "test.safetensors"})
+	info := loaded["model"].(Fields)
 	if info["defaultLayer"] != "conv2" || info["format"] != "camlens" {
 		t.Fatalf("model info %v", info)
+	}
+	if ms, ok := loaded["timings"].(Fields)["load"].(float64); !ok || ms < 0 {
+		t.Fatalf("loadModel timings %v, want load ≥ 0 ms", loaded["timings"])
 	}
 	if got := info["labels"].([]string); strings.Join(got, ",") != strings.Join(workertest.Labels, ",") {
 		t.Fatalf("labels %v", got)
