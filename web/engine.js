@@ -10,6 +10,9 @@
 //                  {op: "ping"}                   the watchdog's question, answered at once
 //                  {op: "crash", kind}            test hook: "panic", "hang", "throw"
 //   worker → page  {type: "module", module|error}  with share, before it starts
+//                  {type: "boot", times}           when its start-up steps happened (ms since
+//                                                 1970): script, response, compiled (when it
+//                                                 fetched camlens.wasm), instantiated
 //                  {type: "ready"}                 once, when the engine listens
 //                  {type: "pong"}                  the answer to a ping
 //                  {id, type: "progress", done, total, stage}
@@ -38,6 +41,23 @@ export class EngineError extends Error {
     super(message);
     this.name = "EngineError";
     this.code = code || "internal";
+  }
+}
+
+// markBoot puts the first engine's start-up steps on the page's timeline
+// as performance marks (camlens:engine-script, -wasm-response,
+// -wasm-compiled, -go-start), for the benchmark's cold-start timeline
+// and DevTools.
+function markBoot(times) {
+  const names = { script: "engine-script", response: "engine-wasm-response", compiled: "engine-wasm-compiled", instantiated: "engine-go-start" };
+  for (const [k, name] of Object.entries(names)) {
+    const t = times && times[k];
+    if (typeof t !== "number" || performance.getEntriesByName("camlens:" + name).length) continue;
+    try {
+      performance.mark("camlens:" + name, { startTime: Math.max(0, t - performance.timeOrigin) });
+    } catch (e) {
+      // an old browser without mark options: no timeline, nothing lost
+    }
   }
 }
 
@@ -130,6 +150,11 @@ export class EngineClient {
     this.heard = performance.now();
     if (msg.type === "ready") {
       this.resolveReady();
+      return;
+    }
+    if (msg.type === "boot") {
+      this.bootTimes = msg.times;
+      markBoot(msg.times);
       return;
     }
     if (msg.type === "pong") return;

@@ -15,6 +15,11 @@
 // handler caught, out of memory), {type: "fatal"} tells the page why, in
 // the words of the last lines the Go runtime printed.
 "use strict";
+// When the start-up steps happened, in ms since 1970 (timeOrigin + now(),
+// so that the page can place them on its own timeline); posted as
+// {type: "boot", times} just before the Go program starts.
+const now = () => performance.timeOrigin + performance.now();
+const bootTimes = { script: now() };
 // Started by web/load.js (the URL's #share): fetch and compile camlens.wasm
 // at once, before anything else here runs; its start message will carry
 // no module.
@@ -61,7 +66,13 @@ self.addEventListener("message", (ev) => {
 });
 
 function camlensModule() {
-  return fetch("../camlens.wasm").then(compileResponse);
+  return fetch("../camlens.wasm").then((resp) => {
+    bootTimes.response = now();
+    return compileResponse(resp);
+  }).then((module) => {
+    bootTimes.compiled = now();
+    return module;
+  });
 }
 
 async function compileResponse(resp) {
@@ -99,6 +110,8 @@ async function start(module, share) {
         console.warn("camlens: no SIMD kernels in this browser (" + e.message + "); using pure Go");
       }
     }
+    bootTimes.instantiated = now();
+    self.postMessage({ type: "boot", times: bootTimes });
     await go.run(inst);
     self.postMessage({ type: "fatal", message: why(exitCode) });
   } catch (e) {
