@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/camlens/camlens/core/tensor"
 )
@@ -265,10 +266,8 @@ func parse(data []byte) (*Model, error) {
 				}
 			}
 		case DtypeI8:
-			for i, b := range raw {
-				if int8(b) == math.MinInt8 {
-					return nil, errf(ErrInvalid, "tensor %q: element %d (file byte %d) is -128, outside the symmetric int8 range [-127, 127]", ti.name, i, at+int64(i))
-				}
+			if i := bytes.IndexByte(raw, 0x80); i >= 0 {
+				return nil, errf(ErrInvalid, "tensor %q: element %d (file byte %d) is -128, outside the symmetric int8 range [-127, 127]", ti.name, i, at+int64(i))
 			}
 		}
 	}
@@ -281,10 +280,9 @@ func parse(data []byte) (*Model, error) {
 		case DtypeF32:
 			m.Weights[ti.name] = &tensor.Tensor{Shape: ti.shape, Data: f32s(raw)}
 		case DtypeI8:
-			q := &tensor.Quantized{Shape: ti.shape, Q: make([]int8, len(raw)), Scale: f32s(buf[ti.scale.begin:ti.scale.end])}
-			for i, b := range raw {
-				q.Q[i] = int8(b)
-			}
+			// Q views the file's bytes as int8 (same size, no copy): the
+			// Quantized lives only to be dequantised.
+			q := &tensor.Quantized{Shape: ti.shape, Q: unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(raw))), len(raw)), Scale: f32s(buf[ti.scale.begin:ti.scale.end])}
 			m.Weights[ti.name] = q.Dequantize()
 		}
 	}

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/camlens/camlens/core/tensor"
 )
@@ -32,7 +33,8 @@ type convOp struct {
 	sh, sw, dh, dw int
 	pt, pl, pb, pr int
 	w              []float32 // [OC][CG·KH·KW]
-	wt             []float32 // per group g: [CG·KH·KW][OCG] = W_gᵀ
+	wtOnce         sync.Once
+	wt             []float32 // per group g: [CG·KH·KW][OCG] = W_gᵀ; built by transposed
 	bias           []float32 // [OC] or nil
 	mode           convMode
 	ab             affineBound // output magnitude bound (bound.go)
@@ -159,16 +161,6 @@ func buildConv(spec *NodeSpec, ws Weights) (Op, error) {
 		op.bias = b.Data
 	}
 	op.w = wt.Data
-	ckk := op.cg * op.kh * op.kw
-	op.wt = make([]float32, len(op.w))
-	for g := 0; g < op.g; g++ {
-		wg, tg := op.w[g*op.ocg*ckk:(g+1)*op.ocg*ckk], op.wt[g*op.ocg*ckk:(g+1)*op.ocg*ckk]
-		for o := 0; o < op.ocg; o++ {
-			for r := 0; r < ckk; r++ {
-				tg[r*op.ocg+o] = wg[o*ckk+r]
-			}
-		}
-	}
 	switch {
 	case op.cg == 1 && op.g > 1 && op.kh == 3 && op.kw == 3 && op.dh == 1 && op.dw == 1:
 		op.mode = convDepthwise3x3
@@ -226,6 +218,26 @@ func (op *convOp) OutShape(in [][]int) ([]int, error) {
 		return nil, err
 	}
 	return []int{g.n, op.oc, g.oh, g.ow}, nil
+}
+
+// transposed returns the weights transposed per group (wt), built on the
+// first backward pass that needs them: a model whose gradients never reach
+// a layer (Grad-CAM stops at the target layer) never pays for its copy,
+// nor does loading a model.
+func (op *convOp) transposed() []float32 {
+	op.wtOnce.Do(func() {
+		ckk := op.cg * op.kh * op.kw
+		op.wt = make([]float32, len(op.w))
+		for g := 0; g < op.g; g++ {
+			wg, tg := op.w[g*op.ocg*ckk:(g+1)*op.ocg*ckk], op.wt[g*op.ocg*ckk:(g+1)*op.ocg*ckk]
+			for o := 0; o < op.ocg; o++ {
+				for r := 0; r < ckk; r++ {
+					tg[r*op.ocg+o] = wg[o*ckk+r]
+				}
+			}
+		}
+	})
+	return op.wt
 }
 
 func (op *convOp) dwGeom(g convGeom) Depthwise3x3Geom {
@@ -303,7 +315,7 @@ func (op *convOp) Backward(ctx *Context, in []*tensor.Tensor, out, gout *tensor.
 		for gi := 0; gi < op.g; gi++ {
 			gxg := gxn[gi*op.cg*hw : (gi+1)*op.cg*hw]
 			gyg := gyn[gi*op.ocg*ohw : (gi+1)*op.ocg*ohw]
-			wtg := op.wt[gi*op.ocg*ckk : (gi+1)*op.ocg*ckk]
+			wtg := op.transposed()[gi*op.ocg*ckk : (gi+1)*op.ocg*ckk]
 			if op.mode == convPointwise {
 				k.Gemm(op.cg, ohw, op.ocg, wtg, gyg, gxg, true)
 				continue

@@ -63,10 +63,28 @@ func (q *Quantized) Dequantize() *Tensor {
 	}
 	per := len(q.Q) / c
 	for ch := 0; ch < c; ch++ {
-		s := q.Scale[ch]
-		for i := ch * per; i < (ch+1)*per; i++ {
-			t.Data[i] = float32(q.Q[i]) * s
-		}
+		scaleInt8(t.Data[ch*per:(ch+1)*per], q.Q[ch*per:(ch+1)*per], q.Scale[ch])
 	}
 	return t
+}
+
+// scaleInt8 sets dst[i] = float32(src[i])·s, unrolled and in a leaf
+// function: in js/wasm a loop inside a larger function goes through its
+// block dispatcher at every iteration, and this one runs over every weight
+// of a model while it loads, before V8 has optimised anything.
+//
+//go:noinline
+func scaleInt8(dst []float32, src []int8, s float32) {
+	src = src[:len(dst)]
+	i := 0
+	for ; i+4 <= len(dst); i += 4 {
+		q, d := src[i:i+4:i+4], dst[i:i+4:i+4]
+		d[0] = float32(q[0]) * s
+		d[1] = float32(q[1]) * s
+		d[2] = float32(q[2]) * s
+		d[3] = float32(q[3]) * s
+	}
+	for ; i < len(dst); i++ {
+		dst[i] = float32(src[i]) * s
+	}
 }
