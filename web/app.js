@@ -11,6 +11,7 @@ import { ViewHost } from "./view-host.js";
 import { CropEditor } from "./crop.js";
 import { parseHash, formatHash, parseCrop, parseOpacity } from "./state.js";
 import { renderMarkdown } from "./md.js";
+import { markOnce } from "./engine.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -838,12 +839,6 @@ function installAPI(ready) {
     // last() is the latest explanation shown.
     last: () => (lastResult ? publicResult(lastResult) : null),
   });
-}
-
-// markOnce marks the first time the page reaches a step of its start-up
-// (camlens:<name>), for the benchmark's cold-start timeline and DevTools.
-function markOnce(name) {
-  if (!performance.getEntriesByName("camlens:" + name).length) performance.mark("camlens:" + name);
 }
 
 // ---------- start ----------

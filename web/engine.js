@@ -44,20 +44,25 @@ export class EngineError extends Error {
   }
 }
 
-// markBoot puts the first engine's start-up steps on the page's timeline
-// as performance marks (camlens:engine-script, -wasm-response,
-// -wasm-compiled, -go-start), for the benchmark's cold-start timeline
-// and DevTools.
+// markOnce marks the first time the page reaches a step of its start-up
+// (camlens:<name>; at startTime, ms on the page's timeline, when given),
+// for the benchmark's cold-start timeline and DevTools.
+export function markOnce(name, startTime) {
+  if (performance.getEntriesByName("camlens:" + name).length) return;
+  try {
+    performance.mark("camlens:" + name, startTime === undefined ? undefined : { startTime: Math.max(0, startTime) });
+  } catch (e) {
+    // an old browser without mark options: no timeline, nothing lost
+  }
+}
+
+// markBoot puts the first engine's start-up steps (the worker's boot
+// times, ms since 1970) on the page's timeline.
 function markBoot(times) {
   const names = { script: "engine-script", response: "engine-wasm-response", compiled: "engine-wasm-compiled", instantiated: "engine-go-start" };
   for (const [k, name] of Object.entries(names)) {
     const t = times && times[k];
-    if (typeof t !== "number" || performance.getEntriesByName("camlens:" + name).length) continue;
-    try {
-      performance.mark("camlens:" + name, { startTime: Math.max(0, t - performance.timeOrigin) });
-    } catch (e) {
-      // an old browser without mark options: no timeline, nothing lost
-    }
+    if (typeof t === "number") markOnce(name, t - performance.timeOrigin);
   }
 }
 

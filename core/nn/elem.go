@@ -1,6 +1,10 @@
 package nn
 
-import "github.com/camlens/camlens/core/tensor"
+import (
+	"fmt"
+
+	"github.com/camlens/camlens/core/tensor"
+)
 
 // add, sub, mul, div: y = a ∘ b with NumPy/ONNX multidirectional
 // broadcasting. Shapes are right-aligned; a dimension of 1 (or a missing
@@ -83,13 +87,12 @@ func binRun(k binKind, y, a, b []float32, sa, sb int) {
 	switch {
 	case sa == 1 && sb == 1:
 		a, b = a[:n], b[:n]
-		switch k {
-		case binAdd, binSub, binMul:
-			binVec(k, y, a, b)
-		case binDiv:
-			for i := range y {
-				y[i] = a[i] / b[i]
-			}
+		if op, ok := k.kernelOp(); ok {
+			binVec(op, y, a, b)
+			return
+		}
+		for i := range y { // binDiv, the one kind without a kernel operation
+			y[i] = a[i] / b[i]
 		}
 	case sa == 1:
 		a, v := a[:n], b[0]
@@ -143,11 +146,11 @@ func binRun(k binKind, y, a, b []float32, sa, sb int) {
 // unrolled, in a leaf function (see fill).
 //
 //go:noinline
-func binVec(k binKind, y, a, b []float32) {
+func binVec(op BinaryOp, y, a, b []float32) {
 	a, b = a[:len(y)], b[:len(y)]
 	i := 0
-	switch k {
-	case binAdd:
+	switch op {
+	case OpAdd:
 		for ; i+4 <= len(y); i += 4 {
 			p, q, d := a[i:i+4:i+4], b[i:i+4:i+4], y[i:i+4:i+4]
 			d[0], d[1], d[2], d[3] = p[0]+q[0], p[1]+q[1], p[2]+q[2], p[3]+q[3]
@@ -155,7 +158,7 @@ func binVec(k binKind, y, a, b []float32) {
 		for ; i < len(y); i++ {
 			y[i] = a[i] + b[i]
 		}
-	case binSub:
+	case OpSub:
 		for ; i+4 <= len(y); i += 4 {
 			p, q, d := a[i:i+4:i+4], b[i:i+4:i+4], y[i:i+4:i+4]
 			d[0], d[1], d[2], d[3] = p[0]-q[0], p[1]-q[1], p[2]-q[2], p[3]-q[3]
@@ -163,7 +166,7 @@ func binVec(k binKind, y, a, b []float32) {
 		for ; i < len(y); i++ {
 			y[i] = a[i] - b[i]
 		}
-	case binMul:
+	case OpMul:
 		for ; i+4 <= len(y); i += 4 {
 			p, q, d := a[i:i+4:i+4], b[i:i+4:i+4], y[i:i+4:i+4]
 			d[0], d[1], d[2], d[3] = p[0]*q[0], p[1]*q[1], p[2]*q[2], p[3]*q[3]
@@ -171,6 +174,8 @@ func binVec(k binKind, y, a, b []float32) {
 		for ; i < len(y); i++ {
 			y[i] = a[i] * b[i]
 		}
+	default:
+		panic(fmt.Sprintf("nn: binary: unknown operation %d", op))
 	}
 }
 

@@ -119,16 +119,7 @@ func (GoKernels) Binary(op BinaryOp, y, a, b []float32) {
 	if len(a) < len(y) || len(b) < len(y) {
 		panic(fmt.Sprintf("nn: binary: a has %d values, b %d, y %d", len(a), len(b), len(y)))
 	}
-	switch op {
-	case OpAdd:
-		binVec(binAdd, y, a, b)
-	case OpSub:
-		binVec(binSub, y, a, b)
-	case OpMul:
-		binVec(binMul, y, a, b)
-	default:
-		panic(fmt.Sprintf("nn: binary: unknown operation %d", op))
-	}
+	binVec(op, y, a, b)
 }
 
 // Depthwise3x3 implements Kernels. Each input plane is copied once into a

@@ -71,7 +71,7 @@ type options struct {
 	cold     int
 	app      bool
 	coldOnly bool
-	coldOf   string
+	coldOf   map[string]bool // -cold-of: the cold starts to run
 	native   time.Duration
 	chromium string
 	root     string
@@ -89,7 +89,7 @@ func main() {
 	flag.IntVar(&o.cold, "cold", 5, "cold starts of each contender (0: none)")
 	noApp := flag.Bool("no-app", false, "skip the CamLens app's cold start (no site build)")
 	flag.BoolVar(&o.coldOnly, "cold-only", false, "only the cold starts (no operation timings, no native throughput)")
-	flag.StringVar(&o.coldOf, "cold-of", "camlens,camlens-core,tfjs", "the cold starts to run: a comma-separated `list` of camlens (the app), camlens-core, tfjs")
+	coldOf := flag.String("cold-of", "camlens,camlens-core,tfjs", "the cold starts to run: a comma-separated `list` of camlens (the app), camlens-core, tfjs")
 	flag.StringVar(&o.profile, "profile", "", "only profile one cold start of the CamLens core page: write the V8 CPU profile to `file` (.cpuprofile) and print where the main thread's time went")
 	flag.StringVar(&o.profPage, "profile-page", "core", "the page -profile records: core (the core alone) or app (index.html; the app is built)")
 	flag.StringVar(&o.chromium, "chromium", "/usr/bin/chromium", "Chromium `binary`")
@@ -107,9 +107,11 @@ func main() {
 	if o.runs < 1 || o.warmup < 0 || o.cold < 0 {
 		log.Fatal("bench: -runs must be ≥ 1, -warmup and -cold ≥ 0")
 	}
-	for _, n := range strings.Split(o.coldOf, ",") {
-		switch strings.TrimSpace(n) {
+	o.coldOf = map[string]bool{}
+	for _, n := range strings.Split(*coldOf, ",") {
+		switch n = strings.TrimSpace(n); n {
 		case "camlens", "camlens-core", "tfjs":
+			o.coldOf[n] = true
 		default:
 			log.Fatalf("bench: -cold-of: unknown cold start %q (want camlens, camlens-core or tfjs)", n)
 		}
@@ -194,7 +196,7 @@ func run(ctx context.Context, o options) (*results, error) {
 		if o.cold == 0 {
 			break
 		}
-		if !o.colds(c.name) {
+		if !o.coldOf[c.name] {
 			continue
 		}
 		cs, err := b.coldStarts(ctx, o, c.name, c.url, `window.coldResult || window.coldError`,
@@ -205,7 +207,7 @@ func run(ctx context.Context, o options) (*results, error) {
 		}
 		res.ColdStart[c.name] = cs
 	}
-	if o.app && o.colds("camlens") {
+	if o.app && o.coldOf["camlens"] {
 		if b.site == nil {
 			res.Errors["cold_start/camlens"] = b.siteErr
 		} else {
@@ -230,14 +232,4 @@ func run(ctx context.Context, o options) (*results, error) {
 	}
 	res.finish()
 	return res, nil
-}
-
-// colds reports whether -cold-of lists the cold start name.
-func (o options) colds(name string) bool {
-	for _, n := range strings.Split(o.coldOf, ",") {
-		if strings.TrimSpace(n) == name {
-			return true
-		}
-	}
-	return false
 }

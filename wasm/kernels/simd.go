@@ -45,23 +45,16 @@ func Load() (*SIMD, error) {
 		return nil, fmt.Errorf("kernels: the SIMD module has ABI %v, this program needs %d (stale kernels.wasm?)", v, ABI)
 	}
 	k := &SIMD{}
-	if k.gemm, err = fn("gemm"); err != nil {
-		return nil, err
-	}
-	if k.dw, err = fn("dw3x3"); err != nil {
-		return nil, err
-	}
-	if k.dwGrad, err = fn("dw3x3grad"); err != nil {
-		return nil, err
-	}
-	if k.setRows, err = fn("setrows"); err != nil {
-		return nil, err
-	}
-	if k.relu, err = fn("relu"); err != nil {
-		return nil, err
-	}
-	if k.binary, err = fn("binary"); err != nil {
-		return nil, err
+	for _, e := range []struct {
+		dst  *js.Value
+		name string
+	}{
+		{&k.gemm, "gemm"}, {&k.dw, "dw3x3"}, {&k.dwGrad, "dw3x3grad"},
+		{&k.setRows, "setrows"}, {&k.relu, "relu"}, {&k.binary, "binary"},
+	} {
+		if *e.dst, err = fn(e.name); err != nil {
+			return nil, err
+		}
 	}
 	return k, nil
 }
