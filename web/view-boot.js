@@ -29,6 +29,9 @@
     const module = (await fromParent()) || (await compile());
     const go = new Go();
     go.argv = ["camlens.wasm", "view"];
+    // camlens.wasm imports its memory (see web/worker.js); the view's is a
+    // fresh one of the binary's minimum size, written by scripts/build.
+    go.importObject.camlens = { mem: new WebAssembly.Memory({ initial: "__CAMLENS_MEMORY_PAGES__" }) };
     const inst = await WebAssembly.instantiate(module, go.importObject);
     await go.run(inst);
     report("the view stopped");

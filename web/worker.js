@@ -26,6 +26,22 @@ const bootTimes = { script: now() };
 const early = self.location.hash === "#share" ? camlensModule() : null;
 if (early) early.catch(() => {}); // reported by start
 const KERNELS = "__CAMLENS_KERNELS__"; // written by scripts/build: a URL or ""
+// camlens.wasm imports its linear memory (importObject.camlens.mem; see
+// scripts/build's ImportMemory), so that it exists before the binary has
+// arrived. While the binary downloads, this worker has nothing else to do:
+// it writes to every page of the memory's first PREFAULT_MB, so that the
+// operating system's first-touch cost of fresh memory (high in a sandboxed
+// browser) is paid now instead of by the Go runtime's start, the model's
+// weights and the first forward pass's activations, which are on the way
+// to the first heatmap. The writes stop as soon as the binary is compiled.
+const MEMORY_PAGES = "__CAMLENS_MEMORY_PAGES__"; // written by scripts/build: the import's minimum, in 64 KiB pages
+const PREFAULT_MB = 48;
+const memory = newMemory();
+let prefaulting = !!early && memory.buffer.byteLength >= PREFAULT_MB << 20;
+if (prefaulting) {
+  early.then(() => { prefaulting = false; }, () => { prefaulting = false; });
+  prefault(memory, PREFAULT_MB << 20);
+}
 const kernels = KERNELS ? fetch(KERNELS).then((r) => (r.ok ? r.arrayBuffer() : null)).catch(() => null) : null;
 importScripts("../wasm_exec.js");
 
@@ -75,6 +91,35 @@ function camlensModule() {
   });
 }
 
+// newMemory is the engine's memory: PREFAULT_MB, or the binary's minimum
+// where a browser short of memory refuses that much up front (the Go
+// runtime grows it as it needs).
+function newMemory() {
+  try {
+    return new WebAssembly.Memory({ initial: Math.max(MEMORY_PAGES, PREFAULT_MB * 16) });
+  } catch (e) {
+    return new WebAssembly.Memory({ initial: MEMORY_PAGES });
+  }
+}
+
+// prefault writes a zero to each 4 KiB page of the memory's first size
+// bytes, 1 MB per task so that the binary's download, whose chunks are
+// tasks on this thread too, is never held up for long; it stops when
+// prefaulting is cleared.
+function prefault(mem, size) {
+  const bytes = new Uint8Array(mem.buffer, 0, Math.min(size, mem.buffer.byteLength));
+  const next = new MessageChannel();
+  let off = 0;
+  next.port1.onmessage = () => {
+    if (!prefaulting) return;
+    const end = Math.min(off + (1 << 20), bytes.length);
+    for (; off < end; off += 4096) bytes[off] = 0;
+    if (off < bytes.length) next.port2.postMessage(0);
+    else next.port1.close();
+  };
+  next.port2.postMessage(0);
+}
+
 async function compileResponse(resp) {
   if (!resp.ok) throw new Error(`camlens.wasm: HTTP ${resp.status}`);
   if (WebAssembly.compileStreaming) return WebAssembly.compileStreaming(resp);
@@ -100,6 +145,7 @@ async function start(module, share) {
       exitCode = code;
       exit(code);
     };
+    go.importObject.camlens = { mem: memory };
     const inst = await WebAssembly.instantiate(module, go.importObject);
     const kbytes = await kernels;
     if (kbytes) {

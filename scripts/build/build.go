@@ -157,7 +157,7 @@ func Build(ctx context.Context, opt Options) (*Report, error) {
 			continue
 		}
 		switch ext := path.Ext(name); {
-		case name == "sw.js" || name == "worker.js":
+		case name == "sw.js" || name == "worker.js" || name == "view-boot.js":
 			// written below, with what the build knows filled in
 		case ext == ".html":
 			if err := b.copyFile(filepath.Join(web, name), name); err != nil {
@@ -200,7 +200,17 @@ func Build(ctx context.Context, opt Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build: %w", err)
 	}
-	b.record("camlens.wasm", data)
+	// The binary imports its memory (see ImportMemory), so that the
+	// engine's worker can fault it in while the binary downloads; the
+	// scripts that start it are told the memory's minimum size.
+	// web/worker.js and web/view-boot.js pass it as importObject.camlens.mem.
+	data, memPages, err := ImportMemory(data, MemoryImport{Module: "camlens", Name: "mem"})
+	if err != nil {
+		return nil, fmt.Errorf("build: camlens.wasm: %w", err)
+	}
+	if err := b.writeFile("camlens.wasm", data); err != nil {
+		return nil, err
+	}
 	// 7. The SIMD kernel module (wasm/kernels), when wabt is installed; the
 	// engine falls back to pure Go without it.
 	kernelsPath := ""
@@ -215,15 +225,16 @@ func Build(ctx context.Context, opt Options) (*Report, error) {
 		}
 		kernelsPath = "../kernels.wasm"
 	}
-	wjs, err := os.ReadFile(filepath.Join(web, "worker.js"))
-	if err != nil {
-		return nil, fmt.Errorf("build: %w", err)
+	pages := strconv.FormatUint(uint64(memPages), 10)
+	if err := b.fill(filepath.Join(web, "worker.js"), "web/worker.js", map[string]string{
+		`"__CAMLENS_KERNELS__"`:      strconv.Quote(kernelsPath),
+		`"__CAMLENS_MEMORY_PAGES__"`: pages,
+	}); err != nil {
+		return nil, err
 	}
-	if !bytes.Contains(wjs, []byte(`"__CAMLENS_KERNELS__"`)) {
-		return nil, errors.New("build: web/worker.js lacks the __CAMLENS_KERNELS__ placeholder")
-	}
-	wjs = bytes.Replace(wjs, []byte(`"__CAMLENS_KERNELS__"`), []byte(strconv.Quote(kernelsPath)), 1)
-	if err := b.writeFile("web/worker.js", wjs); err != nil {
+	if err := b.fill(filepath.Join(web, "view-boot.js"), "web/view-boot.js", map[string]string{
+		`"__CAMLENS_MEMORY_PAGES__"`: pages,
+	}); err != nil {
 		return nil, err
 	}
 	// 8. Service worker: the version is a hash of everything else.
@@ -381,6 +392,28 @@ func (b *builder) record(rel string, data []byte) {
 	sum := sha256.Sum256(data)
 	b.sizes[rel] = int64(len(data))
 	b.sums[rel] = hex.EncodeToString(sum[:])
+}
+
+// fill copies the script src to rel with each placeholder (a quoted
+// string in the source) replaced by its value; a placeholder missing from
+// src is an error.
+func (b *builder) fill(src, rel string, values map[string]string) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return fmt.Errorf("build: %w", err)
+	}
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !bytes.Contains(data, []byte(k)) {
+			return fmt.Errorf("build: %s lacks the %s placeholder", filepath.Base(src), k)
+		}
+		data = bytes.ReplaceAll(data, []byte(k), []byte(values[k]))
+	}
+	return b.writeFile(rel, data)
 }
 
 func (b *builder) copyFile(src, rel string) error {
