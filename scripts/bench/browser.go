@@ -101,9 +101,21 @@ type coldStart struct {
 	// runs (it has just shown a page of the same site; empty cache, no
 	// service worker): median and minimum, ms. FirstHeatmapMS counts from a
 	// browser started for the page.
-	RunningBrowserMS    float64         `json:"running_browser_first_heatmap_ms,omitempty"`
-	RunningBrowserMinMS float64         `json:"running_browser_min_ms,omitempty"`
-	BuildColdLoad       *coldLoadReport `json:"build_cold_load,omitempty"`
+	RunningBrowserMS    float64 `json:"running_browser_first_heatmap_ms,omitempty"`
+	RunningBrowserMinMS float64 `json:"running_browser_min_ms,omitempty"`
+	// RepeatVisitMS is a second visit in the browser of a first one
+	// (navigation → first heatmap: median, minimum, ms), after the first
+	// stayed open for -revisit-settle: what a returning user sees, with
+	// whatever the first visit left in the HTTP cache, the service
+	// worker's cache and V8's code cache. RepeatVisitBytes is what the
+	// server sent for it (median).
+	RepeatVisitMS    float64 `json:"repeat_visit_first_heatmap_ms,omitempty"`
+	RepeatVisitMinMS float64 `json:"repeat_visit_min_ms,omitempty"`
+	RepeatVisitBytes int64   `json:"repeat_visit_bytes"`
+	// RepeatVisitMarks are the repeat visit's performance marks (medians,
+	// ms since navigation).
+	RepeatVisitMarks map[string]float64 `json:"repeat_visit_marks,omitempty"`
+	BuildColdLoad    *coldLoadReport    `json:"build_cold_load,omitempty"`
 }
 
 // appDone and appResult watch the CamLens app: it marks
@@ -218,6 +230,30 @@ func (b *benchEnv) coldStarts(ctx context.Context, o options, name, pageURL, don
 	}
 	wst := stats(warm)
 	cs.RunningBrowserMS, cs.RunningBrowserMinMS = wst.Median, wst.Min
+	// A returning user: the same page again, in the browser that showed it.
+	var again, againBytes []float64
+	againMarks := map[string][]float64{}
+	for i := range n {
+		logf("repeat visit %s %d/%d", name, i+1, n)
+		r, _, total, _, err := b.coldRun(ctx, o, fmt.Sprintf("%s-again-%d", name, i), pageURL, done, result, m, revisit)
+		if err != nil {
+			return nil, err
+		}
+		again = append(again, r.FirstHeatmapMS)
+		againBytes = append(againBytes, float64(total))
+		for k, v := range r.Marks {
+			againMarks[k] = append(againMarks[k], v)
+		}
+	}
+	if len(againMarks) > 0 {
+		cs.RepeatVisitMarks = map[string]float64{}
+		for k, v := range againMarks {
+			cs.RepeatVisitMarks[k] = stats(v).Median
+		}
+	}
+	ast := stats(again)
+	cs.RepeatVisitMS, cs.RepeatVisitMinMS = ast.Median, ast.Min
+	cs.RepeatVisitBytes = int64(stats(againBytes).Median)
 	cs.Bytes = int64(stats(bytes).Median)
 	cs.CodeModelBytes = int64(stats(code).Median)
 	if len(detail) > 0 {
@@ -246,9 +282,14 @@ func (b *benchEnv) coldRun(ctx context.Context, o options, id, pageURL, done, re
 	}
 }
 
+// revisit, as coldStart's warmUp, makes the measured visit a second one:
+// the browser shows the page itself first, until done and then for
+// -revisit-settle.
+const revisit = "(the page itself)"
+
 // coldStart opens pageURL once in a fresh browser and returns what the
 // page reports and what the server sent meanwhile (meter.take). With
-// warmUp, the browser shows that page first.
+// warmUp, the browser shows that page first (revisit: pageURL).
 func (b *benchEnv) coldStart(ctx context.Context, o options, id, pageURL, done, result string, m *meter, warmUp string) (coldResult, map[string]int64, int64, map[string][2]float64, error) {
 	profile := filepath.Join(b.tmp, "profile-"+id)
 	defer os.RemoveAll(profile)
@@ -258,7 +299,21 @@ func (b *benchEnv) coldStart(ctx context.Context, o options, id, pageURL, done, 
 	if err := chromedp.Do(tab, chromedp.Navigate("about:blank")); err != nil {
 		return r, nil, 0, nil, fmt.Errorf("start Chromium: %w", err)
 	}
-	if warmUp != "" {
+	switch warmUp {
+	case "":
+	case revisit:
+		err := chromedp.Do(tab, chromedp.Navigate(pageURL))
+		if err == nil {
+			_, err = chromedp.Run(tab, chromedp.Poll[chromedp.Void](done, chromedp.WithPollingTimeout(3*time.Minute), chromedp.WithPollingInterval(50*time.Millisecond)))
+		}
+		if err == nil {
+			time.Sleep(o.revisitSettle)
+			err = chromedp.Do(tab, chromedp.Navigate("about:blank"))
+		}
+		if err != nil {
+			return r, nil, 0, nil, fmt.Errorf("first visit: %w", err)
+		}
+	default:
 		if err := chromedp.Do(tab, chromedp.Navigate(warmUp)); err != nil {
 			return r, nil, 0, nil, fmt.Errorf("warm-up page: %w", err)
 		}

@@ -218,16 +218,17 @@ func markdown(r *results) string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", op.title, ms(c, okc), ms(g, okg), ws, ms(p, okp),
 			ratio(r.Ratios, op.key+" camlens/tfjs-wasm"), ratio(r.Ratios, op.key+" camlens/tfjs-cpu"))
 	}
-	b.WriteString("\n| cold start (first visit, empty cache) | navigation → first heatmap, browser started for it: median (min) | the same in a running browser | transferred (compressed): wasm + JS + model / everything |\n|---|---|---|---|\n")
+	b.WriteString("\n| cold start (first visit, empty cache) | navigation → first heatmap, browser started for it: median (min) | the same in a running browser | transferred (compressed): wasm + JS + model / everything | repeat visit (the browser of a first one): median (min), transferred |\n|---|---|---|---|---|\n")
 	for _, k := range []string{"camlens", "camlens-core", "tfjs"} {
 		cs := r.ColdStart[k]
 		title := map[string]string{"camlens": "CamLens app (index.html, engine + view)", "camlens-core": "CamLens core only (runner + SIMD kernels)", "tfjs": "TF.js wasm only (tf.min.js + backend)"}[k]
 		if cs == nil {
-			fmt.Fprintf(&b, "| %s | — %s | — | — |\n", title, shorten(r.Errors["cold_start/"+k], 80))
+			fmt.Fprintf(&b, "| %s | — %s | — | — | — |\n", title, shorten(r.Errors["cold_start/"+k], 80))
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %.0f ms (%.0f) | %.0f ms (%.0f) | %.2f / %.2f MB |\n", title, cs.FirstHeatmapMS, cs.MinMS,
-			cs.RunningBrowserMS, cs.RunningBrowserMinMS, float64(cs.CodeModelBytes)/1e6, float64(cs.Bytes)/1e6)
+		fmt.Fprintf(&b, "| %s | %.0f ms (%.0f) | %.0f ms (%.0f) | %.2f / %.2f MB | %.0f ms (%.0f), %.2f MB |\n", title, cs.FirstHeatmapMS, cs.MinMS,
+			cs.RunningBrowserMS, cs.RunningBrowserMinMS, float64(cs.CodeModelBytes)/1e6, float64(cs.Bytes)/1e6,
+			cs.RepeatVisitMS, cs.RepeatVisitMinMS, float64(cs.RepeatVisitBytes)/1e6)
 	}
 	if cs := r.ColdStart["camlens"]; cs != nil && cs.Detail["view_ready_ms"] > 0 {
 		fmt.Fprintf(&b, "\nCamLens app, medians: engine ready %.0f ms; first map on screen %.0f ms (drawn by the Canvas 2D preview); the ebiten view, started after it, draws it at %.0f ms.\n",
@@ -242,6 +243,18 @@ func markdown(r *results) string {
 		b.WriteString("\nCamLens core cold start, medians (ms since navigation; first-map-explain-only is the Grad-CAM call alone):")
 		for _, k := range keys {
 			fmt.Fprintf(&b, " %s %.0f;", strings.TrimPrefix(k, "core:"), cs.Detail[k])
+		}
+		b.WriteString("\n")
+	}
+	if cs := r.ColdStart["camlens"]; cs != nil && len(cs.RepeatVisitMarks) > 0 {
+		keys := make([]string, 0, len(cs.RepeatVisitMarks))
+		for k := range cs.RepeatVisitMarks {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool { return cs.RepeatVisitMarks[keys[i]] < cs.RepeatVisitMarks[keys[j]] })
+		b.WriteString("\nCamLens app, repeat visit, medians (ms since navigation):")
+		for _, k := range keys {
+			fmt.Fprintf(&b, " %s %.0f;", strings.TrimPrefix(k, "camlens:"), cs.RepeatVisitMarks[k])
 		}
 		b.WriteString("\n")
 	}

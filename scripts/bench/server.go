@@ -24,6 +24,7 @@ import (
 // asset is one file the bench server serves, with its precompressed forms.
 type asset struct {
 	data, br, gz []byte
+	etag         string // of data; the encoding is appended
 }
 
 // assets maps URL paths to files.
@@ -88,7 +89,8 @@ func (a assets) add(ctx context.Context, c compressor, urlPath string, data []by
 	if err != nil {
 		return fmt.Errorf("%s: %w", urlPath, err)
 	}
-	a[urlPath] = &asset{data: data, br: br, gz: gz}
+	sum := sha256.Sum256(data)
+	a[urlPath] = &asset{data: data, br: br, gz: gz, etag: hex.EncodeToString(sum[:12])}
 	return nil
 }
 
@@ -118,13 +120,16 @@ func contentType(p string) string {
 
 // ServeHTTP serves an asset in the best encoding the request accepts,
 // cross-origin isolated (COOP/COEP) so that the page gets 5 µs timers and
-// TF.js may use threads.
+// TF.js may use threads. Caching is the one `go run ./scripts/serve`
+// uses: the browser may keep a copy but revalidates it (no-cache, a
+// strong ETag, 304 when it still matches), which only a repeat visit
+// sees: a first visit starts with an empty cache.
 func (a assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Cross-Origin-Embedder-Policy", "require-corp")
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	h.Set("Cache-Control", "no-store")
+	h.Set("Cache-Control", "no-cache")
 	f, ok := a[r.URL.Path]
 	if !ok {
 		http.NotFound(w, r)
@@ -138,12 +143,18 @@ func (a assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case f.gz != nil && strings.Contains(accept, "gzip"):
 		body, enc = f.gz, "gzip"
 	}
+	etag := `"` + f.etag + enc + `"`
+	h.Set("ETag", etag)
+	h.Add("Vary", "Accept-Encoding")
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
 	h.Set("Content-Type", contentType(r.URL.Path))
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	if enc != "" {
 		h.Set("Content-Encoding", enc)
 	}
-	h.Add("Vary", "Accept-Encoding")
 	if r.Method == http.MethodHead {
 		return
 	}
