@@ -12,7 +12,9 @@
 //   worker → page  {type: "module", module|error}  with share, before it starts
 //                  {type: "boot", times}           when its start-up steps happened (ms since
 //                                                 1970): script, response, compiled (when it
-//                                                 fetched camlens.wasm), instantiated
+//                                                 fetched camlens.wasm), instantiated,
+//                                                 prefaulted (when its memory was faulted in,
+//                                                 if that finished before the compile did)
 //                  {type: "ready"}                 once, when the engine listens
 //                  {type: "pong"}                  the answer to a ping
 //                  {id, type: "progress", done, total, stage}
@@ -59,7 +61,7 @@ export function markOnce(name, startTime) {
 // markBoot puts the first engine's start-up steps (the worker's boot
 // times, ms since 1970) on the page's timeline.
 function markBoot(times) {
-  const names = { script: "engine-script", response: "engine-wasm-response", compiled: "engine-wasm-compiled", instantiated: "engine-go-start" };
+  const names = { script: "engine-script", response: "engine-wasm-response", compiled: "engine-wasm-compiled", instantiated: "engine-go-start", prefaulted: "engine-memory-faulted-in" };
   for (const [k, name] of Object.entries(names)) {
     const t = times && times[k];
     if (typeof t === "number") markOnce(name, t - performance.timeOrigin);

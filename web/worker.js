@@ -33,7 +33,9 @@ const KERNELS = "__CAMLENS_KERNELS__"; // written by scripts/build: a URL or ""
 // operating system's first-touch cost of fresh memory (high in a sandboxed
 // browser) is paid now instead of by the Go runtime's start, the model's
 // weights and the first forward pass's activations, which are on the way
-// to the first heatmap. The writes stop as soon as the binary is compiled.
+// to the first heatmap. The writes stop as soon as the binary is compiled
+// (bootTimes.prefaulted says when they finished, if they did first: the
+// download keeps both cores of a small machine busy too).
 const MEMORY_PAGES = "__CAMLENS_MEMORY_PAGES__"; // written by scripts/build: the import's minimum, in 64 KiB pages
 const PREFAULT_MB = 48;
 const memory = newMemory();
@@ -115,7 +117,10 @@ function prefault(mem, size) {
     const end = Math.min(off + (1 << 20), bytes.length);
     for (; off < end; off += 4096) bytes[off] = 0;
     if (off < bytes.length) next.port2.postMessage(0);
-    else next.port1.close();
+    else {
+      bootTimes.prefaulted = now();
+      next.port1.close();
+    }
   };
   next.port2.postMessage(0);
 }
