@@ -1,7 +1,8 @@
 // Package build assembles the CamLens web app into a directory (dist/) that
 // any static file server can serve: the js/wasm binary camlens.wasm (one
 // program, wasm/camlens, started twice: as the engine in a Web Worker and
-// as the ebiten view in an iframe), the SIMD kernel module, Go's
+// as the ebiten view in an iframe; rewritten by ImportMemory to import its
+// memory as camlens.mem), the SIMD kernel module, Go's
 // wasm_exec.js, the pages and scripts from web/ and index.html, the shipped
 // models listed in models/catalog.json, the sample gallery, a service worker
 // with a precache list, a Cloudflare-style _headers file carrying the
