@@ -113,7 +113,10 @@ function prefault(mem, size) {
   const next = new MessageChannel();
   let off = 0;
   next.port1.onmessage = () => {
-    if (!prefaulting) return;
+    if (!prefaulting) {
+      next.port1.close();
+      return;
+    }
     const end = Math.min(off + (1 << 20), bytes.length);
     for (; off < end; off += 4096) bytes[off] = 0;
     if (off < bytes.length) next.port2.postMessage(0);

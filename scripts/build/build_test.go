@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -91,6 +92,18 @@ func TestBuild(t *testing.T) {
 	sw, _ := os.ReadFile(filepath.Join(out, "sw.js"))
 	if strings.Contains(string(sw), "__CAMLENS_") || !strings.Contains(string(sw), rep.Version) {
 		t.Error("sw.js placeholders were not replaced")
+	}
+	// camlens.wasm imports its memory, and the scripts that start it
+	// know its minimum size.
+	bin, _ := os.ReadFile(filepath.Join(out, "camlens.wasm"))
+	if _, _, err := ImportMemory(bin, MemoryImport{Module: "camlens", Name: "mem"}); err == nil || !strings.Contains(err.Error(), "defines no memory") {
+		t.Errorf("the built camlens.wasm still defines its memory (%v)", err)
+	}
+	for _, js := range []string{"web/worker.js", "web/view-boot.js"} {
+		data, _ := os.ReadFile(filepath.Join(out, js))
+		if strings.Contains(string(data), "__CAMLENS_") || !regexp.MustCompile(`initial: \d+ }|MEMORY_PAGES = \d+;`).Match(data) {
+			t.Errorf("%s: the placeholders were not replaced with the memory's size", js)
+		}
 	}
 	for _, want := range []string{"./", "index.html", "camlens.wasm", "web/load.js", "wasm_exec.js", "models/test.safetensors", "web/samples/samples.json"} {
 		if !slices.Contains(rep.Precache, want) {
