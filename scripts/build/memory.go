@@ -103,11 +103,10 @@ func ImportMemory(bin []byte, imp MemoryImport) ([]byte, uint32, error) {
 		if count, err = r.u32(); err != nil {
 			return nil, 0, fmt.Errorf("import memory: import section: %w", err)
 		}
+		body = r.b[r.off:] // the entries; the count is rewritten below
 		if err := checkImports(&r, count); err != nil {
 			return nil, 0, fmt.Errorf("import memory: import section: %w", err)
 		}
-		// The entries after the count, which is rewritten below.
-		body = secs[impAt].body[lebLen(secs[impAt].body):]
 	}
 	entry := appendName(nil, imp.Module)
 	entry = appendName(entry, imp.Name)
@@ -274,17 +273,6 @@ func (r *wasmReader) limits() error {
 		_, err = r.u32()
 	}
 	return err
-}
-
-// lebLen is the length of the LEB128 number at the start of b (b was
-// read successfully before).
-func lebLen(b []byte) int {
-	for i, c := range b {
-		if c < 0x80 {
-			return i + 1
-		}
-	}
-	return len(b)
 }
 
 func appendU32(b []byte, v uint32) []byte {
