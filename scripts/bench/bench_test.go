@@ -157,6 +157,20 @@ func TestAssetsServer(t *testing.T) {
 	if resp.Header.Get("Content-Encoding") != "" || len(body) != len(big) {
 		t.Errorf("identity: Content-Encoding %q, %d bytes", resp.Header.Get("Content-Encoding"), len(body))
 	}
+	// A repeat visit revalidates: the same encoding's ETag gets a 304
+	// without a body; another encoding has another ETag.
+	tag := resp.Header.Get("ETag")
+	req, _ := http.NewRequest("GET", srv.URL+"/x.js", nil)
+	req.Header.Set("Accept-Encoding", "identity")
+	req.Header.Set("If-None-Match", tag)
+	if r, err := http.DefaultTransport.RoundTrip(req); err != nil || r.StatusCode != http.StatusNotModified || r.Header.Get("Cache-Control") != "no-cache" {
+		t.Errorf("revalidation of %s: %v %v", tag, r, err)
+	} else {
+		r.Body.Close()
+	}
+	if r, _ := get("/x.js", "gzip"); r.Header.Get("ETag") == tag || tag == "" {
+		t.Errorf("ETag %q for both identity and gzip", tag)
+	}
 	if resp, _ := get("/nope", ""); resp.StatusCode != 404 {
 		t.Errorf("missing file: status %d", resp.StatusCode)
 	}

@@ -184,7 +184,7 @@ func (b *benchEnv) coldStarts(ctx context.Context, o options, name, pageURL, don
 	cs := &coldStart{Runs: n}
 	for i := range n {
 		logf("cold start %s %d/%d", name, i+1, n)
-		r, by, total, spans, err := b.coldRun(ctx, o, fmt.Sprintf("%s-%d", name, i), pageURL, done, result, m, "")
+		r, by, total, spans, err := b.coldRun(ctx, o, fmt.Sprintf("%s-%d", name, i), pageURL, done, result, m, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -222,7 +222,7 @@ func (b *benchEnv) coldStarts(ctx context.Context, o options, name, pageURL, don
 	var warm []float64
 	for i := range n {
 		logf("cold start %s in a running browser %d/%d", name, i+1, n)
-		r, _, _, _, err := b.coldRun(ctx, o, fmt.Sprintf("%s-warm-%d", name, i), pageURL, done, result, m, warmURL(pageURL))
+		r, _, _, _, err := b.coldRun(ctx, o, fmt.Sprintf("%s-warm-%d", name, i), pageURL, done, result, m, showPage(warmURL(pageURL)))
 		if err != nil {
 			return nil, err
 		}
@@ -235,7 +235,7 @@ func (b *benchEnv) coldStarts(ctx context.Context, o options, name, pageURL, don
 	againMarks := map[string][]float64{}
 	for i := range n {
 		logf("repeat visit %s %d/%d", name, i+1, n)
-		r, _, total, _, err := b.coldRun(ctx, o, fmt.Sprintf("%s-again-%d", name, i), pageURL, done, result, m, revisit)
+		r, _, total, _, err := b.coldRun(ctx, o, fmt.Sprintf("%s-again-%d", name, i), pageURL, done, result, m, firstVisit(pageURL, done, o.revisitSettle))
 		if err != nil {
 			return nil, err
 		}
@@ -245,32 +245,35 @@ func (b *benchEnv) coldStarts(ctx context.Context, o options, name, pageURL, don
 			againMarks[k] = append(againMarks[k], v)
 		}
 	}
-	if len(againMarks) > 0 {
-		cs.RepeatVisitMarks = map[string]float64{}
-		for k, v := range againMarks {
-			cs.RepeatVisitMarks[k] = stats(v).Median
-		}
-	}
+	cs.RepeatVisitMarks = medians(againMarks)
 	ast := stats(again)
 	cs.RepeatVisitMS, cs.RepeatVisitMinMS = ast.Median, ast.Min
 	cs.RepeatVisitBytes = int64(stats(againBytes).Median)
 	cs.Bytes = int64(stats(bytes).Median)
 	cs.CodeModelBytes = int64(stats(code).Median)
-	if len(detail) > 0 {
-		cs.Detail = map[string]float64{}
-		for k, v := range detail {
-			cs.Detail[k] = stats(v).Median
-		}
-	}
+	cs.Detail = medians(detail)
 	return cs, nil
+}
+
+// medians maps each key of samples to the median of its values; nil when
+// samples is empty.
+func medians(samples map[string][]float64) map[string]float64 {
+	if len(samples) == 0 {
+		return nil
+	}
+	out := make(map[string]float64, len(samples))
+	for k, v := range samples {
+		out[k] = stats(v).Median
+	}
+	return out
 }
 
 // coldRun is coldStart, retried in a fresh browser after a DevTools
 // hiccup ("Cannot find context with specified id" when the first document
 // replaces about:blank); the page's own error is an error too.
-func (b *benchEnv) coldRun(ctx context.Context, o options, id, pageURL, done, result string, m *meter, warmUp string) (coldResult, map[string]int64, int64, map[string][2]float64, error) {
+func (b *benchEnv) coldRun(ctx context.Context, o options, id, pageURL, done, result string, m *meter, before prelude) (coldResult, map[string]int64, int64, map[string][2]float64, error) {
 	for try := 0; ; try++ {
-		r, by, total, spans, err := b.coldStart(ctx, o, fmt.Sprintf("%s-%d", id, try), pageURL, done, result, m, warmUp)
+		r, by, total, spans, err := b.coldStart(ctx, o, fmt.Sprintf("%s-%d", id, try), pageURL, done, result, m, before)
 		if err != nil && strings.Contains(err.Error(), "-32000") && try < 2 {
 			logf("  retrying: %v", err)
 			continue
@@ -282,15 +285,49 @@ func (b *benchEnv) coldRun(ctx context.Context, o options, id, pageURL, done, re
 	}
 }
 
-// revisit, as coldStart's warmUp, makes the measured visit a second one:
-// the browser shows the page itself first, until done and then for
-// -revisit-settle.
-const revisit = "(the page itself)"
+// prelude is what a browser shows before the measured visit.
+type prelude func(tab context.Context) error
+
+// showPage shows u.
+func showPage(u string) prelude {
+	return func(tab context.Context) error {
+		if err := chromedp.Do(tab, chromedp.Navigate(u)); err != nil {
+			return fmt.Errorf("warm-up page: %w", err)
+		}
+		return nil
+	}
+}
+
+// firstVisit makes the measured visit a second one: it shows pageURL until
+// done and then for settle, and leaves it.
+func firstVisit(pageURL, done string, settle time.Duration) prelude {
+	return func(tab context.Context) error {
+		err := visit(tab, pageURL, done)
+		if err == nil {
+			time.Sleep(settle)
+			err = chromedp.Do(tab, chromedp.Navigate("about:blank"))
+		}
+		if err != nil {
+			return fmt.Errorf("first visit: %w", err)
+		}
+		return nil
+	}
+}
+
+// visit opens pageURL and waits until done (a JavaScript expression) is
+// true.
+func visit(tab context.Context, pageURL, done string) error {
+	if err := chromedp.Do(tab, chromedp.Navigate(pageURL)); err != nil {
+		return err
+	}
+	_, err := chromedp.Run(tab, chromedp.Poll[chromedp.Void](done, chromedp.WithPollingTimeout(3*time.Minute), chromedp.WithPollingInterval(50*time.Millisecond)))
+	return err
+}
 
 // coldStart opens pageURL once in a fresh browser and returns what the
-// page reports and what the server sent meanwhile (meter.take). With
-// warmUp, the browser shows that page first (revisit: pageURL).
-func (b *benchEnv) coldStart(ctx context.Context, o options, id, pageURL, done, result string, m *meter, warmUp string) (coldResult, map[string]int64, int64, map[string][2]float64, error) {
+// page reports and what the server sent meanwhile (meter.take). before,
+// if not nil, runs first, unmetered.
+func (b *benchEnv) coldStart(ctx context.Context, o options, id, pageURL, done, result string, m *meter, before prelude) (coldResult, map[string]int64, int64, map[string][2]float64, error) {
 	profile := filepath.Join(b.tmp, "profile-"+id)
 	defer os.RemoveAll(profile)
 	tab, cancel := newBrowser(ctx, o, profile)
@@ -299,30 +336,13 @@ func (b *benchEnv) coldStart(ctx context.Context, o options, id, pageURL, done, 
 	if err := chromedp.Do(tab, chromedp.Navigate("about:blank")); err != nil {
 		return r, nil, 0, nil, fmt.Errorf("start Chromium: %w", err)
 	}
-	switch warmUp {
-	case "":
-	case revisit:
-		err := chromedp.Do(tab, chromedp.Navigate(pageURL))
-		if err == nil {
-			_, err = chromedp.Run(tab, chromedp.Poll[chromedp.Void](done, chromedp.WithPollingTimeout(3*time.Minute), chromedp.WithPollingInterval(50*time.Millisecond)))
-		}
-		if err == nil {
-			time.Sleep(o.revisitSettle)
-			err = chromedp.Do(tab, chromedp.Navigate("about:blank"))
-		}
-		if err != nil {
-			return r, nil, 0, nil, fmt.Errorf("first visit: %w", err)
-		}
-	default:
-		if err := chromedp.Do(tab, chromedp.Navigate(warmUp)); err != nil {
-			return r, nil, 0, nil, fmt.Errorf("warm-up page: %w", err)
+	if before != nil {
+		if err := before(tab); err != nil {
+			return r, nil, 0, nil, err
 		}
 	}
 	m.take()
-	err := chromedp.Do(tab, chromedp.Navigate(pageURL))
-	if err == nil {
-		_, err = chromedp.Run(tab, chromedp.Poll[chromedp.Void](done, chromedp.WithPollingTimeout(3*time.Minute), chromedp.WithPollingInterval(50*time.Millisecond)))
-	}
+	err := visit(tab, pageURL, done)
 	if err == nil {
 		r, err = chromedp.Run(tab, chromedp.Evaluate[coldResult](result))
 	}

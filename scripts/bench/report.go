@@ -199,6 +199,21 @@ func ratio(r map[string]float64, key string) string {
 	return fmt.Sprintf("%.2f", v)
 }
 
+// writeMarks writes title and then each mark (its name without prefix)
+// with its time, in order of time, on one line.
+func writeMarks(b *strings.Builder, title string, marks map[string]float64, prefix string) {
+	keys := make([]string, 0, len(marks))
+	for k := range marks {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return marks[keys[i]] < marks[keys[j]] })
+	b.WriteString("\n" + title)
+	for _, k := range keys {
+		fmt.Fprintf(b, " %s %.0f;", strings.TrimPrefix(k, prefix), marks[k])
+	}
+	b.WriteString("\n")
+}
+
 // markdown renders the results as tables.
 func markdown(r *results) string {
 	var b strings.Builder
@@ -235,28 +250,10 @@ func markdown(r *results) string {
 			cs.Detail["engine_ready_ms"], cs.FirstHeatmapMS, cs.Detail["view_ready_ms"])
 	}
 	if cs := r.ColdStart["camlens-core"]; cs != nil && len(cs.Detail) > 0 {
-		keys := make([]string, 0, len(cs.Detail))
-		for k := range cs.Detail {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool { return cs.Detail[keys[i]] < cs.Detail[keys[j]] })
-		b.WriteString("\nCamLens core cold start, medians (ms since navigation; first-map-explain-only is the Grad-CAM call alone):")
-		for _, k := range keys {
-			fmt.Fprintf(&b, " %s %.0f;", strings.TrimPrefix(k, "core:"), cs.Detail[k])
-		}
-		b.WriteString("\n")
+		writeMarks(&b, "CamLens core cold start, medians (ms since navigation; first-map-explain-only is the Grad-CAM call alone):", cs.Detail, "core:")
 	}
 	if cs := r.ColdStart["camlens"]; cs != nil && len(cs.RepeatVisitMarks) > 0 {
-		keys := make([]string, 0, len(cs.RepeatVisitMarks))
-		for k := range cs.RepeatVisitMarks {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool { return cs.RepeatVisitMarks[keys[i]] < cs.RepeatVisitMarks[keys[j]] })
-		b.WriteString("\nCamLens app, repeat visit, medians (ms since navigation):")
-		for _, k := range keys {
-			fmt.Fprintf(&b, " %s %.0f;", strings.TrimPrefix(k, "camlens:"), cs.RepeatVisitMarks[k])
-		}
-		b.WriteString("\n")
+		writeMarks(&b, "CamLens app, repeat visit, medians (ms since navigation):", cs.RepeatVisitMarks, "camlens:")
 	}
 	if cs := r.ColdStart["camlens"]; cs != nil && len(cs.Timeline) > 0 {
 		b.WriteString("\nCamLens app, first cold start (ms since navigation; files: request at the server → last byte sent):\n\n")

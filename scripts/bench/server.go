@@ -15,7 +15,6 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -143,22 +142,15 @@ func (a assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case f.gz != nil && strings.Contains(accept, "gzip"):
 		body, enc = f.gz, "gzip"
 	}
-	etag := `"` + f.etag + enc + `"`
-	h.Set("ETag", etag)
+	h.Set("ETag", `"`+f.etag+enc+`"`)
 	h.Add("Vary", "Accept-Encoding")
-	if r.Header.Get("If-None-Match") == etag {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
 	h.Set("Content-Type", contentType(r.URL.Path))
-	h.Set("Content-Length", strconv.Itoa(len(body)))
 	if enc != "" {
 		h.Set("Content-Encoding", enc)
 	}
-	if r.Method == http.MethodHead {
-		return
-	}
-	w.Write(body)
+	// As the site's handler: ServeContent answers If-None-Match (304) and
+	// HEAD, and sets Content-Length.
+	http.ServeContent(w, r, r.URL.Path, time.Time{}, bytes.NewReader(body))
 }
 
 // meter counts the bytes a handler sends (bodies as encoded on the wire,
