@@ -71,8 +71,8 @@ type options struct {
 	cold     int
 	app      bool
 	coldOnly bool
-	// revisitSettle is how long the first visit stays open before the
-	// repeat visit.
+	// revisitSettle is how long each earlier visit stays open before the
+	// repeat and third visits.
 	revisitSettle time.Duration
 	coldOf        map[string]bool // -cold-of: the cold starts to run
 	native        time.Duration
@@ -91,7 +91,7 @@ func main() {
 	flag.IntVar(&o.warmup, "warmup", 3, "warm-up rounds")
 	flag.IntVar(&o.cold, "cold", 5, "cold starts of each contender (0: none)")
 	noApp := flag.Bool("no-app", false, "skip the CamLens app's cold start (no site build)")
-	flag.DurationVar(&o.revisitSettle, "revisit-settle", 5*time.Second, "how long the first visit stays open before the repeat visit (the service worker caches the site, V8 caches compiled code)")
+	flag.DurationVar(&o.revisitSettle, "revisit-settle", 5*time.Second, "how long each earlier visit stays open before the repeat and third visits (the service worker caches the site, V8 caches compiled code)")
 	flag.BoolVar(&o.coldOnly, "cold-only", false, "only the cold starts (no operation timings, no native throughput)")
 	coldOf := flag.String("cold-of", "camlens,camlens-core,tfjs", "the cold starts to run: a comma-separated `list` of camlens (the app), camlens-core, tfjs")
 	flag.StringVar(&o.profile, "profile", "", "only profile one cold start of the CamLens core page: write the V8 CPU profile to `file` (.cpuprofile) and print where the main thread's time went")

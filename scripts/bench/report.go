@@ -233,17 +233,18 @@ func markdown(r *results) string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", op.title, ms(c, okc), ms(g, okg), ws, ms(p, okp),
 			ratio(r.Ratios, op.key+" camlens/tfjs-wasm"), ratio(r.Ratios, op.key+" camlens/tfjs-cpu"))
 	}
-	b.WriteString("\n| cold start (first visit, empty cache) | navigation → first heatmap, browser started for it: median (min) | the same in a running browser | transferred (compressed): wasm + JS + model / everything | repeat visit (the browser of a first one): median (min), transferred |\n|---|---|---|---|---|\n")
+	b.WriteString("\n| cold start (first visit, empty cache) | navigation → first heatmap, browser started for it: median (min) | the same in a running browser | transferred (compressed): wasm + JS + model / everything | repeat visit (the browser of a first one): median (min), transferred | third visit: median (min), transferred |\n|---|---|---|---|---|---|\n")
 	for _, k := range []string{"camlens", "camlens-core", "tfjs"} {
 		cs := r.ColdStart[k]
 		title := map[string]string{"camlens": "CamLens app (index.html, engine + view)", "camlens-core": "CamLens core only (runner + SIMD kernels)", "tfjs": "TF.js wasm only (tf.min.js + backend)"}[k]
 		if cs == nil {
-			fmt.Fprintf(&b, "| %s | — %s | — | — | — |\n", title, shorten(r.Errors["cold_start/"+k], 80))
+			fmt.Fprintf(&b, "| %s | — %s | — | — | — | — |\n", title, shorten(r.Errors["cold_start/"+k], 80))
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %.0f ms (%.0f) | %.0f ms (%.0f) | %.2f / %.2f MB | %.0f ms (%.0f), %.2f MB |\n", title, cs.FirstHeatmapMS, cs.MinMS,
+		fmt.Fprintf(&b, "| %s | %.0f ms (%.0f) | %.0f ms (%.0f) | %.2f / %.2f MB | %.0f ms (%.0f), %.2f MB | %.0f ms (%.0f), %.2f MB |\n", title, cs.FirstHeatmapMS, cs.MinMS,
 			cs.RunningBrowserMS, cs.RunningBrowserMinMS, float64(cs.CodeModelBytes)/1e6, float64(cs.Bytes)/1e6,
-			cs.RepeatVisitMS, cs.RepeatVisitMinMS, float64(cs.RepeatVisitBytes)/1e6)
+			cs.RepeatVisitMS, cs.RepeatVisitMinMS, float64(cs.RepeatVisitBytes)/1e6,
+			cs.ThirdVisitMS, cs.ThirdVisitMinMS, float64(cs.ThirdVisitBytes)/1e6)
 	}
 	if cs := r.ColdStart["camlens"]; cs != nil && cs.Detail["view_ready_ms"] > 0 {
 		fmt.Fprintf(&b, "\nCamLens app, medians: engine ready %.0f ms; first map on screen %.0f ms (drawn by the Canvas 2D preview); the ebiten view, started after it, draws it at %.0f ms.\n",
@@ -254,6 +255,9 @@ func markdown(r *results) string {
 	}
 	if cs := r.ColdStart["camlens"]; cs != nil && len(cs.RepeatVisitMarks) > 0 {
 		writeMarks(&b, "CamLens app, repeat visit, medians (ms since navigation):", cs.RepeatVisitMarks, "camlens:")
+	}
+	if cs := r.ColdStart["camlens"]; cs != nil && len(cs.ThirdVisitMarks) > 0 {
+		writeMarks(&b, "CamLens app, third visit, medians (ms since navigation):", cs.ThirdVisitMarks, "camlens:")
 	}
 	if cs := r.ColdStart["camlens"]; cs != nil && len(cs.Timeline) > 0 {
 		b.WriteString("\nCamLens app, first cold start (ms since navigation; files: request at the server → last byte sent):\n\n")
