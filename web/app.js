@@ -40,6 +40,7 @@ let methods = [];
 let sample = ""; // file name of the sample shown, "" for the user's own image
 let running = null; // AbortController of the explanation in progress
 let generation = 0;
+const EARLY_PHOTO_SIDE = 512; // the engine's BaseSide: the longest side of a base image
 let lastResult = null;
 let lastHash = "";
 let busyCount = 0;
@@ -865,7 +866,9 @@ async function start() {
     if (!smp) return;
     // Fetched and (a plain PNG) decoded while the engine starts.
     samplePrefetch = { file: smp.file, bytes: fetchBytes(siteURL("web/samples/" + smp.file)).then((buf) => { ex.predecode(buf); return buf; }) };
-    samplePrefetch.bytes.catch(() => {});
+    // Samples with a crop are for square-crop models, where the link's crop wins.
+    const early = smp.crop ? parseCrop(h.crop) || smp.crop : null;
+    samplePrefetch.bytes.then((buf) => showEarlyPhoto(buf, early)).catch(() => {});
   });
   const info = await ex.hello();
   performance.mark("camlens:engine-ready");
@@ -884,6 +887,38 @@ async function start() {
   performance.mark("camlens:first-explanation");
   if (!ex.model) setStatus("Open a model file to begin.");
   else if (!ex.image) setStatus("Pick a sample, open an image or use the webcam.");
+}
+
+// showEarlyPhoto puts the first sample's crop (crop: [x, y, w, h], or the
+// whole image) in the view while the engine is still starting, so that
+// the photo is on screen a second or more before its first map (the
+// view's Canvas 2D preview draws it; the engine's base image, the same
+// crop at the same aspect, replaces it with the map). Nothing is drawn
+// once an explanation is under way or the photo cannot be decoded here.
+async function showEarlyPhoto(buf, crop) {
+  if (generation !== 0 || typeof createImageBitmap !== "function") return;
+  let bmp;
+  try {
+    bmp = await createImageBitmap(new Blob([buf]));
+    const [x, y, w, h] = Array.isArray(crop) && crop.length === 4 ? crop : [0, 0, bmp.width, bmp.height];
+    if (!(w > 0 && h > 0)) return;
+    const k = Math.min(1, EARLY_PHOTO_SIDE / Math.max(w, h));
+    const bw = Math.max(1, Math.round(w * k)), bh = Math.max(1, Math.round(h * k));
+    const c = document.createElement("canvas");
+    c.width = bw;
+    c.height = bh;
+    const ctx = c.getContext("2d", { willReadFrequently: true });
+    ctx.fillStyle = "#000"; // as the engine pads a crop that leaves the image
+    ctx.fillRect(0, 0, bw, bh);
+    ctx.drawImage(bmp, x, y, w, h, 0, 0, bw, bh);
+    if (generation !== 0) return;
+    await view.show([{ base: { w: bw, h: bh, data: ctx.getImageData(0, 0, bw, bh).data } }]);
+    performance.mark("camlens:photo-shown");
+  } catch (e) {
+    // The engine decodes it again and reports what is wrong with it.
+  } finally {
+    if (bmp) bmp.close();
+  }
 }
 
 // The offline cache (sw.js) downloads the whole site once more on its

@@ -197,6 +197,62 @@ func (p *page) shown(after int) int {
 	return eval[int](p, `Number(document.body.dataset.shown)`)
 }
 
+// earlyPhoto checks that the page shows smp's crop in the view before the
+// engine has started: the preview canvas's photo pixels (those that are
+// not the view's background) must average the crop's colour.
+func earlyPhoto(t *testing.T, p *page, smp sampleInfo) {
+	t.Helper()
+	p.wait(`performance.getEntriesByName("camlens:photo-shown").length > 0`, 30*time.Second)
+	if eval[bool](p, `performance.getEntriesByName("camlens:engine-ready").length > 0`) {
+		t.Fatalf("the engine started although its binary was held back")
+	}
+	got := eval[[]float64](p, `(() => {
+  const c = document.querySelector(".view-preview");
+  const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+  let r = 0, g = 0, b = 0, n = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    if (d[i] === 0x1b && d[i + 1] === 0x1f && d[i + 2] === 0x24) continue; // the view's background
+    r += d[i]; g += d[i + 1]; b += d[i + 2]; n++;
+  }
+  return [r / n, g / n, b / n, n / (c.width * c.height)];
+})()`)
+	f, err := os.Open(filepath.Join(env.dist, "web", "samples", smp.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(smp.Crop) != 4 {
+		t.Fatalf("sample %s has no crop", smp.File)
+	}
+	var want [3]float64
+	x0, y0 := img.Bounds().Min.X+smp.Crop[0], img.Bounds().Min.Y+smp.Crop[1]
+	for y := y0; y < y0+smp.Crop[3]; y++ {
+		for x := x0; x < x0+smp.Crop[2]; x++ {
+			r, g, b, _ := img.At(x, y).RGBA()
+			want[0] += float64(r >> 8)
+			want[1] += float64(g >> 8)
+			want[2] += float64(b >> 8)
+		}
+	}
+	for i := range want {
+		want[i] /= float64(smp.Crop[2] * smp.Crop[3])
+	}
+	t.Logf("early photo: %.0f %% of the preview, mean colour %.1f/%.1f/%.1f, crop's %.1f/%.1f/%.1f", 100*got[3], got[0], got[1], got[2], want[0], want[1], want[2])
+	if got[3] < 0.25 {
+		t.Errorf("the early photo covers %.0f %% of the view, want most of it", 100*got[3])
+	}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 6 {
+			t.Errorf("the early photo's mean colour %.1f/%.1f/%.1f is not the crop's %.1f/%.1f/%.1f", got[0], got[1], got[2], want[0], want[1], want[2])
+			break
+		}
+	}
+}
+
 func (p *page) seq() int { return eval[int](p, `Number(document.body.dataset.shown || 0)`) }
 
 // change sets a control's value and fires its change event, as a user does.
@@ -265,10 +321,16 @@ func TestApp(t *testing.T) {
 	p.viewport(1280, 900, false)
 	entry := defaultModel(t)
 	smps := samplesFor(t, entry.ID)
-	t0 := time.Now()
+	// While the engine's binary is on its way (held by the proxy), the
+	// first sample's crop is already on screen.
+	release := env.proxy.hold("/camlens.wasm")
+	defer release()
 	p.open("index.html")
+	earlyPhoto(t, p, smps[0])
+	t0 := time.Now()
+	release()
 	seq := p.shown(0)
-	t.Logf("first explanation shown %.1f s after navigation", time.Since(t0).Seconds())
+	t.Logf("first explanation shown %.1f s after the engine's binary was let through", time.Since(t0).Seconds())
 	coldLoad(t, p)
 
 	t.Run("sample", func(t *testing.T) {

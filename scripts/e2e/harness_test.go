@@ -170,7 +170,8 @@ type recorder struct {
 	log     []string // "METHOD host path"
 	foreign []string
 	offline bool
-	bytes   int64 // response bytes sent (headers and bodies)
+	held    map[string]chan struct{} // URL path → closed when its requests may go on (see hold)
+	bytes   int64                    // response bytes sent (headers and bodies)
 }
 
 func newRecorder(siteSrv *httptest.Server) (*recorder, error) {
@@ -199,7 +200,15 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.foreign = append(r.foreign, req.Method+" "+host+req.URL.Path)
 	}
 	offline := r.offline
+	held := r.held[req.URL.Path]
 	r.mu.Unlock()
+	if held != nil && own {
+		select {
+		case <-held:
+		case <-req.Context().Done():
+			return
+		}
+	}
 	if offline || !own {
 		// Drop the connection: the browser sees a network error.
 		if hj, ok := w.(http.Hijacker); ok {
@@ -240,6 +249,27 @@ func (r *recorder) transferred() (int, int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.log), r.bytes
+}
+
+// hold keeps the site's requests for urlPath waiting until release is
+// called (a slow network for that one file).
+func (r *recorder) hold(urlPath string) (release func()) {
+	ch := make(chan struct{})
+	r.mu.Lock()
+	if r.held == nil {
+		r.held = map[string]chan struct{}{}
+	}
+	r.held[urlPath] = ch
+	r.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			r.mu.Lock()
+			delete(r.held, urlPath)
+			r.mu.Unlock()
+			close(ch)
+		})
+	}
 }
 
 func (r *recorder) setOffline(off bool) {
