@@ -102,6 +102,7 @@ function busy(on) {
 // fn receives (signal, onProgress).
 async function progressTask(label, fn) {
   const ac = new AbortController();
+  ui.progress.removeAttribute("aria-label");
   ui.progress.hidden = false;
   ui.progress.removeAttribute("value");
   ui.cancel.hidden = false;
@@ -120,6 +121,7 @@ async function progressTask(label, fn) {
     ui.cancel.removeEventListener("click", onCancel);
     ui.progress.hidden = true;
     ui.cancel.hidden = true;
+    if (startupActive) showStartupBar();
   }
 }
 
@@ -844,9 +846,55 @@ function installAPI(ready) {
 
 // ---------- start ----------
 
+// The steps from opening the page to its first map, as the page marks
+// them (camlens:<step>): the start-up's progress bar moves one step at
+// each. engine-go-start comes once the engine's binary is downloaded and
+// compiled.
+const STARTUP_STEPS = ["engine-go-start", "engine-ready", "model-loaded", "image-set", "predicted", "map-computed"];
+
+// startupProgress shows the progress bar until the function it returns is
+// called (after the first map, or a failure); a slow step's own progress
+// (progressTask: a model's download, a slow method) borrows the bar
+// meanwhile and gives it back.
+function startupProgress() {
+  startupActive = true;
+  showStartupBar();
+  const obs = typeof PerformanceObserver === "function" ? new PerformanceObserver(() => {
+    if (!startupActive) return;
+    if (!ui.progress.hidden && ui.progress.getAttribute("aria-label") === STARTUP_LABEL) ui.progress.value = startupValue();
+    if (ui.status.textContent === DOWNLOADING && startupValue() >= 1) setStatus("Starting the engine…");
+  }) : null;
+  if (obs) obs.observe({ type: "mark" });
+  return () => {
+    if (obs) obs.disconnect();
+    startupActive = false;
+    if (ui.progress.getAttribute("aria-label") === STARTUP_LABEL) {
+      ui.progress.hidden = true;
+      ui.progress.removeAttribute("aria-label");
+    }
+  };
+}
+
+// startupValue is the number of start-up steps done (a sliver before the
+// first).
+function startupValue() {
+  return Math.max(0.3, STARTUP_STEPS.filter((n) => performance.getEntriesByName("camlens:" + n).length > 0).length);
+}
+
+function showStartupBar() {
+  ui.progress.max = STARTUP_STEPS.length + 1;
+  ui.progress.value = startupValue();
+  ui.progress.setAttribute("aria-label", STARTUP_LABEL);
+  ui.progress.hidden = false;
+}
+
+const STARTUP_LABEL = "Start-up progress";
+let startupActive = false; // between startupProgress() and its stop
+const DOWNLOADING = "Downloading the engine…";
+
 async function start() {
   wire();
-  setStatus("Starting the engine…");
+  setStatus(DOWNLOADING);
   // The catalog, the gallery and the first model download while the
   // engine starts.
   const catalogP = loadCatalog().catch((e) => { showError(e); return []; });
@@ -928,7 +976,8 @@ function registerServiceWorker() {
   navigator.serviceWorker.register(siteURL("sw.js")).catch((e) => console.warn("camlens: no offline cache:", e.message));
 }
 
-const ready = start().then(() => { document.body.dataset.ready = "1"; }, (e) => {
+const stopStartupProgress = startupProgress();
+const ready = start().finally(stopStartupProgress).then(() => { document.body.dataset.ready = "1"; }, (e) => {
   if (isCancel(e)) {
     setStatus("Cancelled. Choose a model to begin.");
     fillModels();

@@ -327,9 +327,16 @@ func TestApp(t *testing.T) {
 	defer release()
 	p.open("index.html")
 	earlyPhoto(t, p, smps[0])
+	// Meanwhile the start-up's progress bar shows, and says what it waits for.
+	if st := eval[string](p, `JSON.stringify([document.getElementById("status").textContent, document.getElementById("progress").hidden, document.getElementById("progress").getAttribute("aria-label"), document.getElementById("progress").value])`); st != `["Downloading the engine…",false,"Start-up progress",0.3]` {
+		t.Errorf("while the engine downloads: status, progress hidden, its label and value are %s", st)
+	}
 	t0 := time.Now()
 	release()
 	seq := p.shown(0)
+	if eval[bool](p, `!document.getElementById("progress").hidden`) {
+		t.Errorf("the start-up's progress bar is still shown after the first explanation")
+	}
 	t.Logf("first explanation shown %.1f s after the engine's binary was let through", time.Since(t0).Seconds())
 	coldLoad(t, p)
 
