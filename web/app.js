@@ -862,7 +862,7 @@ function startupProgress() {
   const obs = typeof PerformanceObserver === "function" ? new PerformanceObserver(() => {
     if (!startupActive) return;
     if (!ui.progress.hidden && ui.progress.getAttribute("aria-label") === STARTUP_LABEL) ui.progress.value = startupValue();
-    if (ui.status.textContent === DOWNLOADING && startupValue() >= 1) setStatus("Starting the engine…");
+    if (ui.status.textContent === LOADING_ENGINE && startupValue() >= 1) setStatus("Starting the engine…");
   }) : null;
   if (obs) obs.observe({ type: "mark" });
   return () => {
@@ -890,11 +890,11 @@ function showStartupBar() {
 
 const STARTUP_LABEL = "Start-up progress";
 let startupActive = false; // between startupProgress() and its stop
-const DOWNLOADING = "Downloading the engine…";
+const LOADING_ENGINE = "Loading the engine…"; // downloading it on a first visit, reading the offline copy on later ones
 
 async function start() {
   wire();
-  setStatus(DOWNLOADING);
+  setStatus(LOADING_ENGINE);
   // The catalog, the gallery and the first model download while the
   // engine starts.
   const catalogP = loadCatalog().catch((e) => { showError(e); return []; });

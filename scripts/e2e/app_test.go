@@ -327,8 +327,8 @@ func TestApp(t *testing.T) {
 	defer release()
 	p.open("index.html")
 	earlyPhoto(t, p, smps[0])
-	// Meanwhile the start-up's progress bar shows, and says what it waits for.
-	if st := eval[string](p, `JSON.stringify([document.getElementById("status").textContent, document.getElementById("progress").hidden, document.getElementById("progress").getAttribute("aria-label"), document.getElementById("progress").value])`); st != `["Downloading the engine…",false,"Start-up progress",0.3]` {
+	// Meanwhile the start-up's progress bar shows, and the status says what it waits for.
+	if st := eval[string](p, `JSON.stringify([document.getElementById("status").textContent, document.getElementById("progress").hidden, document.getElementById("progress").getAttribute("aria-label"), document.getElementById("progress").value])`); st != `["Loading the engine…",false,"Start-up progress",0.3]` {
 		t.Errorf("while the engine downloads: status, progress hidden, its label and value are %s", st)
 	}
 	t0 := time.Now()
