@@ -7,7 +7,7 @@ import {
   Explainer, EngineError, loadCatalog, loadSamples, defaultEntry, fetchBytes, siteURL, panelFor, formatMs, checkFileSize, isCancel,
 } from "./camlens.js";
 import { CheckPanel } from "./check.js";
-import { ViewHost } from "./view-host.js";
+import { ViewHost, photoPanel } from "./view-host.js";
 import { CropEditor } from "./crop.js";
 import { parseHash, formatHash, parseCrop, parseOpacity } from "./state.js";
 import { renderMarkdown } from "./md.js";
@@ -40,7 +40,6 @@ let methods = [];
 let sample = ""; // file name of the sample shown, "" for the user's own image
 let running = null; // AbortController of the explanation in progress
 let generation = 0;
-const EARLY_PHOTO_SIDE = 512; // the engine's BaseSide: the longest side of a base image
 let lastResult = null;
 let lastHash = "";
 let busyCount = 0;
@@ -914,9 +913,11 @@ async function start() {
     if (!smp) return;
     // Fetched and (a plain PNG) decoded while the engine starts.
     samplePrefetch = { file: smp.file, bytes: fetchBytes(siteURL("web/samples/" + smp.file)).then((buf) => { ex.predecode(buf); return buf; }) };
-    // Samples with a crop are for square-crop models, where the link's crop wins.
-    const early = smp.crop ? parseCrop(h.crop) || smp.crop : null;
-    samplePrefetch.bytes.then((buf) => showEarlyPhoto(buf, early)).catch(() => {});
+    // The crop applyCrop will use for the model loadSample will load: a
+    // square-crop model's, the link's first.
+    const entry = cat.find((e) => e.id === smp.model) || linkedModel(h, cat);
+    const square = !!entry && entry.crop === "square";
+    samplePrefetch.bytes.then((buf) => showEarlyPhoto(buf, square ? parseCrop(h.crop) || smp.crop : null, square)).catch(() => {});
   });
   const info = await ex.hello();
   performance.mark("camlens:engine-ready");
@@ -937,36 +938,16 @@ async function start() {
   else if (!ex.image) setStatus("Pick a sample, open an image or use the webcam.");
 }
 
-// showEarlyPhoto puts the first sample's crop (crop: [x, y, w, h], or the
-// whole image) in the view while the engine is still starting, so that
-// the photo is on screen a second or more before its first map (the
-// view's Canvas 2D preview draws it; the engine's base image, the same
-// crop at the same aspect, replaces it with the map). Nothing is drawn
-// once an explanation is under way or the photo cannot be decoded here.
-async function showEarlyPhoto(buf, crop) {
-  if (generation !== 0 || typeof createImageBitmap !== "function") return;
-  let bmp;
-  try {
-    bmp = await createImageBitmap(new Blob([buf]));
-    const [x, y, w, h] = Array.isArray(crop) && crop.length === 4 ? crop : [0, 0, bmp.width, bmp.height];
-    if (!(w > 0 && h > 0)) return;
-    const k = Math.min(1, EARLY_PHOTO_SIDE / Math.max(w, h));
-    const bw = Math.max(1, Math.round(w * k)), bh = Math.max(1, Math.round(h * k));
-    const c = document.createElement("canvas");
-    c.width = bw;
-    c.height = bh;
-    const ctx = c.getContext("2d", { willReadFrequently: true });
-    ctx.fillStyle = "#000"; // as the engine pads a crop that leaves the image
-    ctx.fillRect(0, 0, bw, bh);
-    ctx.drawImage(bmp, x, y, w, h, 0, 0, bw, bh);
-    if (generation !== 0) return;
-    await view.show([{ base: { w: bw, h: bh, data: ctx.getImageData(0, 0, bw, bh).data } }]);
-    performance.mark("camlens:photo-shown");
-  } catch (e) {
-    // The engine decodes it again and reports what is wrong with it.
-  } finally {
-    if (bmp) bmp.close();
-  }
+// showEarlyPhoto puts the first sample's crop in the view while the engine
+// is still starting (see photoPanel), so that the photo is on screen a
+// second or more before its first map; nothing is drawn once an
+// explanation is under way.
+async function showEarlyPhoto(buf, crop, square) {
+  if (generation !== 0) return;
+  const panel = await photoPanel(buf, crop, square);
+  if (!panel || generation !== 0) return;
+  await view.show([panel]);
+  performance.mark("camlens:photo-shown");
 }
 
 // The offline cache (sw.js) downloads the whole site once more on its

@@ -10,7 +10,7 @@
 //         box, peak, timings, predictions}, {camlens: "error", message}
 
 import { Explainer, loadCatalog, loadSamples, defaultEntry, fetchBytes, panelFor, formatMs, siteURL } from "./camlens.js";
-import { ViewHost } from "./view-host.js";
+import { ViewHost, photoPanel } from "./view-host.js";
 import { parseHash, parseCrop, parseOpacity, formatHash } from "./state.js";
 
 const ex = new Explainer();
@@ -45,7 +45,7 @@ function fail(e) {
 }
 
 async function ensureModel() {
-  const entry = catalog.find((e) => e.id === opts.model) || (opts.model ? null : defaultEntry(catalog));
+  const entry = modelEntry(catalog);
   if (!entry) throw new Error(opts.model ? `unknown model "${opts.model}"` : "no model in the catalog");
   if (ex.modelId !== entry.id) {
     caption(`Loading ${entry.title}…`);
@@ -68,7 +68,7 @@ async function render(predict) {
   }
   if (predict) {
     const square = ex.model.input.crop === "square";
-    await ex.predict(square ? opts.crop || sampleCrop() || ex.defaultCrop() : null);
+    await ex.predict(square ? opts.crop || sampleCrop(samples, ex.modelId) || ex.defaultCrop() : null);
     tell("predictions", { predictions: ex.prediction.predictions });
   }
   const cls = ex.classIndex(opts.class);
@@ -86,11 +86,11 @@ async function render(predict) {
 }
 
 // sampleCrop is the gallery's face crop when the image is one of the
-// samples made for the current model.
-function sampleCrop() {
+// samples (smps) made for the model modelId.
+function sampleCrop(smps, modelId) {
   if (!opts.src) return null;
   const href = new URL(opts.src, location.href).href;
-  const s = samples.find((x) => siteURL("web/samples/" + x.file) === href && (!x.model || x.model === ex.modelId));
+  const s = smps.find((x) => siteURL("web/samples/" + x.file) === href && (!x.model || x.model === modelId));
   return s && Array.isArray(s.crop) ? s.crop : null;
 }
 
@@ -159,18 +159,47 @@ async function start() {
   applyOptions({ model: h.model, method: h.method, class: h.class, alpha: h.alpha ?? h.opacity, colormap: h.colormap, layer: h.layer, counterfactual: h.cf === "1", box: h.box !== "0" });
   opts.crop = parseCrop(h.crop);
   opts.src = h.src || "";
+  caption("Loading the engine…");
+  // While the engine starts: the catalog, the model's file, and the image
+  // (fetched, decoded by the browser when it can, and shown at once).
+  const lists = Promise.all([loadCatalog(), loadSamples().catch(() => [])]);
+  const image = opts.src ? fetchBytes(opts.src).then((buf) => { ex.predecode(buf); return buf; }) : null;
+  if (image) image.catch(() => {}); // reported below
+  lists.then(([cat, smps]) => {
+    const entry = modelEntry(cat);
+    if (!entry) return;
+    ex.prefetch(entry);
+    if (image) image.then((buf) => showEarlyPhoto(buf, entry, smps)).catch(() => {});
+  }, () => {});
   await ex.hello();
-  [catalog, samples] = await Promise.all([loadCatalog(), loadSamples().catch(() => [])]);
+  [catalog, samples] = await lists;
   await restyle();
   tell("ready");
+  await ensureModel();
   if (opts.src) {
-    await ensureModel();
-    await ex.setImageBytes(await fetchBytes(opts.src), opts.src.split("/").pop());
+    await ex.setImageBytes(await image, opts.src.split("/").pop());
     await render(true);
+    performance.mark("camlens:first-explanation");
   } else {
-    await ensureModel();
     caption("Waiting for an image");
   }
+}
+
+// modelEntry is the catalog entry of the model the options name (the
+// default one when they name none).
+function modelEntry(cat) {
+  return cat.find((e) => e.id === opts.model) || (opts.model ? null : defaultEntry(cat));
+}
+
+// showEarlyPhoto shows the image, cropped as render will crop it, while
+// the engine is still starting (see photoPanel); nothing once an
+// explanation is under way.
+async function showEarlyPhoto(buf, entry, smps) {
+  const square = entry.crop === "square";
+  const panel = gen === 0 ? await photoPanel(buf, square ? opts.crop || sampleCrop(smps, entry.id) : null, square) : null;
+  if (!panel || gen !== 0) return;
+  await view.show([panel]);
+  performance.mark("camlens:photo-shown");
 }
 
 // The engine restarts itself when it dies (Explainer); say so, and

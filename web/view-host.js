@@ -179,6 +179,44 @@ export function layout(w, h, aspects) {
   });
 }
 
+// PHOTO_SIDE is the engine's BaseSide: the longest side of a base image.
+const PHOTO_SIDE = 512;
+
+// photoPanel decodes an image file (an ArrayBuffer) in the browser and
+// returns the panel {base} the engine's prediction will show for it: the
+// crop [x, y, w, h] (black where it leaves the image), or for a square
+// crop model without one the largest centred square (the engine's
+// default), or else the whole image; at most PHOTO_SIDE on a side. The
+// view can show it while the engine is still starting; the engine's base
+// image replaces it at the same place. Null when this browser cannot
+// decode the file.
+export async function photoPanel(buf, crop, square) {
+  if (typeof createImageBitmap !== "function") return null;
+  let bmp;
+  try {
+    bmp = await createImageBitmap(new Blob([buf]));
+    const { width: iw, height: ih } = bmp;
+    const s = Math.min(iw, ih);
+    const [x, y, w, h] = Array.isArray(crop) && crop.length === 4 ? crop
+      : square ? [Math.floor((iw - s) / 2), Math.floor((ih - s) / 2), s, s] : [0, 0, iw, ih];
+    if (!(w > 0 && h > 0)) return null;
+    const k = Math.min(1, PHOTO_SIDE / Math.max(w, h));
+    const bw = Math.max(1, Math.round(w * k)), bh = Math.max(1, Math.round(h * k));
+    const c = document.createElement("canvas");
+    c.width = bw;
+    c.height = bh;
+    const ctx = c.getContext("2d", { willReadFrequently: true });
+    ctx.fillStyle = "#000"; // as the engine pads a crop that leaves the image
+    ctx.fillRect(0, 0, bw, bh);
+    ctx.drawImage(bmp, x, y, w, h, 0, 0, bw, bh);
+    return { base: { w: bw, h: bh, data: ctx.getImageData(0, 0, bw, bh).data } };
+  } catch (e) {
+    return null; // the engine decodes it again and says what is wrong with it
+  } finally {
+    if (bmp) bmp.close();
+  }
+}
+
 function copyPanels(panels) {
   return panels.map((p) => {
     const out = { base: { w: p.base.w, h: p.base.h, data: p.base.data.slice() } };

@@ -54,3 +54,37 @@ func TestEmbedDemo(t *testing.T) {
 	p.wait(`document.documentElement.scrollWidth <= 390`, loadTimeout)
 	p.screenshot("mobile-embed-demo")
 }
+
+// TestEmbedEarlyPhoto: a first visitor's embed shows its image, cropped as
+// the explanation will be, while the engine's binary is still on its way
+// (held by the proxy), and then the map.
+func TestEmbedEarlyPhoto(t *testing.T) {
+	p := newFreshPage(t)
+	p.viewport(600, 700, false)
+	entry := defaultModel(t)
+	var smp sampleInfo
+	for _, s := range samplesFor(t, entry.ID) {
+		if len(s.Crop) == 4 {
+			smp = s
+			break
+		}
+	}
+	if smp.File == "" {
+		t.Fatalf("no sample of %s has a crop", entry.ID)
+	}
+	release := env.proxy.hold("/camlens.wasm")
+	defer release()
+	p.open("embed.html#model=" + entry.ID + "&src=web/samples/" + smp.File)
+	earlyPhoto(t, p, smp)
+	if c := p.text("#caption"); c != "Loading the engine…" {
+		t.Errorf("while the engine loads, the caption says %q", c)
+	}
+	release()
+	p.wait(`Number(document.body.dataset.shown || 0) > 0 || !!document.body.dataset.error`, loadTimeout)
+	if e := eval[string](p, `document.body.dataset.error || ""`); e != "" {
+		t.Fatalf("the embed failed: %s", e)
+	}
+	if !eval[bool](p, `performance.getEntriesByName("camlens:photo-shown")[0].startTime < performance.getEntriesByName("camlens:first-explanation")[0].startTime`) {
+		t.Errorf("the photo was not shown before the first explanation")
+	}
+}

@@ -141,16 +141,20 @@ func setup() error {
 	// cache as a returning visitor would). Its proxy sees every request of
 	// its pages, frames and workers, and none of the browser's own
 	// (updates, time, …), which go to no proxy and fail.
-	tabs, cancelTabs := chromedp.NewContext(browser, chromedp.WithNewBrowserContext(func(c *target.CreateBrowserContextParams) {
-		c.ProxyServer = "http://" + env.proxy.addr
-		c.ProxyBypassList = "<-loopback>"
-	}))
+	tabs, cancelTabs := chromedp.NewContext(browser, chromedp.WithNewBrowserContext(proxied))
 	cleanups = append(cleanups, cancelTabs)
 	if err := chromedp.Do(tabs, chromedp.Navigate("about:blank")); err != nil {
 		return fmt.Errorf("open a browser context: %w", err)
 	}
 	env.tabs = tabs
 	return nil
+}
+
+// proxied makes a new browser context send its pages', frames' and
+// workers' requests through the tests' proxy.
+func proxied(c *target.CreateBrowserContextParams) {
+	c.ProxyServer = "http://" + env.proxy.addr
+	c.ProxyBypassList = "<-loopback>"
 }
 
 func fileExists(p string) bool {
@@ -316,6 +320,25 @@ func newPage(t *testing.T) *page {
 	}
 	ctx, cancel := chromedp.NewContext(env.tabs)
 	t.Cleanup(cancel)
+	return pageIn(t, ctx)
+}
+
+// newFreshPage is newPage in a browser context of its own: a first
+// visitor's, with no service worker and an empty cache, whose requests
+// also go through the tests' proxy.
+func newFreshPage(t *testing.T) *page {
+	t.Helper()
+	if env.skip != "" {
+		t.Skip(env.skip)
+	}
+	ctx, cancel := chromedp.NewContext(env.browser, chromedp.WithNewBrowserContext(proxied))
+	t.Cleanup(cancel)
+	return pageIn(t, ctx)
+}
+
+// pageIn opens a page on the tab ctx.
+func pageIn(t *testing.T, ctx context.Context) *page {
+	t.Helper()
 	ctx, cancelT := context.WithTimeout(ctx, 8*time.Minute)
 	t.Cleanup(cancelT)
 	p := &page{t: t, owner: t, ctx: ctx}
