@@ -247,8 +247,8 @@ func markdown(r *results) string {
 			cs.ThirdVisitMS, cs.ThirdVisitMinMS, float64(cs.ThirdVisitBytes)/1e6)
 	}
 	if cs := r.ColdStart["camlens"]; cs != nil && cs.Detail["view_ready_ms"] > 0 {
-		fmt.Fprintf(&b, "\nCamLens app, medians: engine ready %.0f ms; first map on screen %.0f ms (drawn by the Canvas 2D preview); the ebiten view, started after it, draws it at %.0f ms.\n",
-			cs.Detail["engine_ready_ms"], cs.FirstHeatmapMS, cs.Detail["view_ready_ms"])
+		fmt.Fprintf(&b, "\nCamLens app, medians: the sample's photo on screen %.0f ms; engine ready %.0f ms; first map on screen %.0f ms (drawn by the Canvas 2D preview); the ebiten view, started after it, draws it at %.0f ms.\n",
+			cs.Detail["photo_ms"], cs.Detail["engine_ready_ms"], cs.FirstHeatmapMS, cs.Detail["view_ready_ms"])
 	}
 	if cs := r.ColdStart["camlens-core"]; cs != nil && len(cs.Detail) > 0 {
 		writeMarks(&b, "CamLens core cold start, medians (ms since navigation; first-map-explain-only is the Grad-CAM call alone):", cs.Detail, "core:")
