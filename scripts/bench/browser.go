@@ -150,6 +150,25 @@ const appResult = `(() => {
   return {first_heatmap_ms: ex, explanation_ms: ex, view_ready_ms: t("camlens:view-live"), engine_ready_ms: t("camlens:engine-ready"), photo_ms: t("camlens:photo-shown"), marks};
 })()`
 
+// embedPage is the embed as a documentation page frames it: the default
+// model on the astronaut sample (its face crop comes from samples.json).
+const embedPage = "embed.html#model=face-expression&src=web/samples/astronaut.png"
+
+// embedDone and embedResult watch the embed: it sets body.dataset.ready
+// once its start-up has ended, and marks camlens:first-explanation when
+// its first map is on screen (camlens:photo-shown when the image is,
+// before).
+const embedDone = `!!document.body && document.body.dataset.ready === "1"`
+
+const embedResult = `(() => {
+  const t = (n) => { const e = performance.getEntriesByName(n); return e.length ? e[0].startTime : null; };
+  const ex = t("camlens:first-explanation");
+  if (ex === null) return {error: "no explanation on screen: " + (document.body.dataset.error || document.getElementById("caption").textContent)};
+  const marks = {};
+  for (const m of performance.getEntriesByType("mark")) if (m.name.startsWith("camlens:")) marks[m.name] = m.startTime;
+  return {first_heatmap_ms: ex, explanation_ms: ex, photo_ms: t("camlens:photo-shown"), marks};
+})()`
+
 // timelineEntry is one step of a cold start: a file the server sent
 // (Start: first request, End: last byte) or a page mark (Start = End).
 type timelineEntry struct {

@@ -25,8 +25,9 @@
 //     its gradient-through-conv operations fail and are reported as such.
 //
 // Then cold starts, each in a fresh browser profile: the CamLens app
-// (dist/ from scripts/build, served by scripts/serve's handler), the
-// CamLens core alone and TF.js alone, from navigation to the first map on
+// (dist/ from scripts/build, served by scripts/serve's handler), its
+// embed (embed.html showing a sample, as a documentation page frames it),
+// the CamLens core alone and TF.js alone, from navigation to the first map on
 // screen (the app's is drawn by its Canvas 2D preview; when the ebiten view,
 // started after it, has drawn it too is reported beside), with the bytes
 // sent by the server (as encoded on the wire: brotli or gzip; in all and
@@ -35,7 +36,7 @@
 // page's marks).
 // Finally the native throughput of Grad-CAM end to end on 2 cores.
 // -cold-only runs the cold starts alone; -cold-of picks which (camlens,
-// camlens-core, tfjs). -profile FILE records one cold
+// camlens-embed, camlens-core, tfjs). -profile FILE records one cold
 // start with V8's sampling profiler, of the core page (the runner then
 // keeps its function names) or with -profile-page app of the app, and
 // prints where the page's main thread spent its time.
@@ -93,7 +94,7 @@ func main() {
 	noApp := flag.Bool("no-app", false, "skip the CamLens app's cold start (no site build)")
 	flag.DurationVar(&o.revisitSettle, "revisit-settle", 5*time.Second, "how long each earlier visit stays open before the repeat and third visits (the service worker caches the site, V8 caches compiled code)")
 	flag.BoolVar(&o.coldOnly, "cold-only", false, "only the cold starts (no operation timings, no native throughput)")
-	coldOf := flag.String("cold-of", "camlens,camlens-core,tfjs", "the cold starts to run: a comma-separated `list` of camlens (the app), camlens-core, tfjs")
+	coldOf := flag.String("cold-of", "camlens,camlens-embed,camlens-core,tfjs", "the cold starts to run: a comma-separated `list` of camlens (the app), camlens-embed (embed.html with an image), camlens-core, tfjs")
 	flag.StringVar(&o.profile, "profile", "", "only profile one cold start of the CamLens core page: write the V8 CPU profile to `file` (.cpuprofile) and print where the main thread's time went")
 	flag.StringVar(&o.profPage, "profile-page", "core", "the page -profile records: core (the core alone) or app (index.html; the app is built)")
 	flag.StringVar(&o.chromium, "chromium", "/usr/bin/chromium", "Chromium `binary`")
@@ -114,10 +115,10 @@ func main() {
 	o.coldOf = map[string]bool{}
 	for _, n := range strings.Split(*coldOf, ",") {
 		switch n = strings.TrimSpace(n); n {
-		case "camlens", "camlens-core", "tfjs":
+		case "camlens", "camlens-embed", "camlens-core", "tfjs":
 			o.coldOf[n] = true
 		default:
-			log.Fatalf("bench: -cold-of: unknown cold start %q (want camlens, camlens-core or tfjs)", n)
+			log.Fatalf("bench: -cold-of: unknown cold start %q (want camlens, camlens-embed, camlens-core or tfjs)", n)
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -211,18 +212,26 @@ func run(ctx context.Context, o options) (*results, error) {
 		}
 		res.ColdStart[c.name] = cs
 	}
-	if o.app && o.coldOf["camlens"] {
-		if b.site == nil {
-			res.Errors["cold_start/camlens"] = b.siteErr
-		} else {
-			cs, err := b.coldStarts(ctx, o, "camlens", b.site.url+"/", appDone, appResult, b.siteMeter)
-			if err != nil {
-				res.Errors["cold_start/camlens"] = err.Error()
-			} else {
-				cs.BuildColdLoad = b.siteColdLoad
-				res.ColdStart["camlens"] = cs
-			}
+	for _, c := range []struct{ name, path, done, result string }{
+		{"camlens", "/", appDone, appResult},
+		{"camlens-embed", "/" + embedPage, embedDone, embedResult},
+	} {
+		if !o.app || !o.coldOf[c.name] {
+			continue
 		}
+		if b.site == nil {
+			res.Errors["cold_start/"+c.name] = b.siteErr
+			continue
+		}
+		cs, err := b.coldStarts(ctx, o, c.name, b.site.url+c.path, c.done, c.result, b.siteMeter)
+		if err != nil {
+			res.Errors["cold_start/"+c.name] = err.Error()
+			continue
+		}
+		if c.name == "camlens" {
+			cs.BuildColdLoad = b.siteColdLoad
+		}
+		res.ColdStart[c.name] = cs
 	}
 
 	if !o.coldOnly {

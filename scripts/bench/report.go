@@ -234,9 +234,9 @@ func markdown(r *results) string {
 			ratio(r.Ratios, op.key+" camlens/tfjs-wasm"), ratio(r.Ratios, op.key+" camlens/tfjs-cpu"))
 	}
 	b.WriteString("\n| cold start (first visit, empty cache) | navigation → first heatmap, browser started for it: median (min) | the same in a running browser | transferred (compressed): wasm + JS + model / everything | repeat visit (the browser of a first one): median (min), transferred | third visit: median (min), transferred |\n|---|---|---|---|---|---|\n")
-	for _, k := range []string{"camlens", "camlens-core", "tfjs"} {
+	for _, k := range []string{"camlens", "camlens-embed", "camlens-core", "tfjs"} {
 		cs := r.ColdStart[k]
-		title := map[string]string{"camlens": "CamLens app (index.html, engine + view)", "camlens-core": "CamLens core only (runner + SIMD kernels)", "tfjs": "TF.js wasm only (tf.min.js + backend)"}[k]
+		title := map[string]string{"camlens": "CamLens app (index.html, engine + view)", "camlens-embed": "CamLens embed (embed.html with a sample)", "camlens-core": "CamLens core only (runner + SIMD kernels)", "tfjs": "TF.js wasm only (tf.min.js + backend)"}[k]
 		if cs == nil {
 			fmt.Fprintf(&b, "| %s | — %s | — | — | — | — |\n", title, shorten(r.Errors["cold_start/"+k], 80))
 			continue
@@ -249,6 +249,9 @@ func markdown(r *results) string {
 	if cs := r.ColdStart["camlens"]; cs != nil && cs.Detail["view_ready_ms"] > 0 {
 		fmt.Fprintf(&b, "\nCamLens app, medians: the sample's photo on screen %.0f ms; engine ready %.0f ms; first map on screen %.0f ms (drawn by the Canvas 2D preview); the ebiten view, started after it, draws it at %.0f ms.\n",
 			cs.Detail["photo_ms"], cs.Detail["engine_ready_ms"], cs.FirstHeatmapMS, cs.Detail["view_ready_ms"])
+	}
+	if cs := r.ColdStart["camlens-embed"]; cs != nil && cs.Detail["photo_ms"] > 0 {
+		fmt.Fprintf(&b, "\nCamLens embed, medians: the image on screen %.0f ms; first map on screen %.0f ms.\n", cs.Detail["photo_ms"], cs.FirstHeatmapMS)
 	}
 	if cs := r.ColdStart["camlens-core"]; cs != nil && len(cs.Detail) > 0 {
 		writeMarks(&b, "CamLens core cold start, medians (ms since navigation; first-map-explain-only is the Grad-CAM call alone):", cs.Detail, "core:")
