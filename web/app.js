@@ -7,7 +7,7 @@ import {
   Explainer, EngineError, loadCatalog, loadSamples, defaultEntry, fetchBytes, siteURL, panelFor, formatMs, checkFileSize, isCancel,
 } from "./camlens.js";
 import { CheckPanel } from "./check.js";
-import { ViewHost, photoPanel } from "./view-host.js";
+import { ViewHost } from "./view-host.js";
 import { CropEditor } from "./crop.js";
 import { parseHash, formatHash, parseCrop, parseOpacity } from "./state.js";
 import { renderMarkdown } from "./md.js";
@@ -860,8 +860,9 @@ function startupProgress() {
   showStartupBar();
   const obs = typeof PerformanceObserver === "function" ? new PerformanceObserver(() => {
     if (!startupActive) return;
-    if (!ui.progress.hidden && ui.progress.getAttribute("aria-label") === STARTUP_LABEL) ui.progress.value = startupValue();
-    if (ui.status.textContent === LOADING_ENGINE && startupValue() >= 1) setStatus("Starting the engine…");
+    const done = startupValue();
+    if (ui.progress.getAttribute("aria-label") === STARTUP_LABEL) ui.progress.value = done; // not while a progressTask has the bar
+    if (ui.status.textContent === LOADING_ENGINE && done >= 1) setStatus("Starting the engine…");
   }) : null;
   if (obs) obs.observe({ type: "mark" });
   return () => {
@@ -912,12 +913,20 @@ async function start() {
     const smp = linkedSample(h, list, (linkedModel(h, cat) || {}).id, false);
     if (!smp) return;
     // Fetched and (a plain PNG) decoded while the engine starts.
-    samplePrefetch = { file: smp.file, bytes: fetchBytes(siteURL("web/samples/" + smp.file)).then((buf) => { ex.predecode(buf); return buf; }) };
-    // The crop applyCrop will use for the model loadSample will load: a
-    // square-crop model's, the link's first.
+    // The crop applyCrop will use for the model loadSample will load (a
+    // square-crop model's, the link's first): the photo is on screen a
+    // second or more before its first map.
     const entry = cat.find((e) => e.id === smp.model) || linkedModel(h, cat);
     const square = !!entry && entry.crop === "square";
-    samplePrefetch.bytes.then((buf) => showEarlyPhoto(buf, square ? parseCrop(h.crop) || smp.crop : null, square)).catch(() => {});
+    const crop = square ? parseCrop(h.crop) || smp.crop : null;
+    samplePrefetch = {
+      file: smp.file,
+      bytes: fetchBytes(siteURL("web/samples/" + smp.file)).then((buf) => {
+        view.showPhoto(buf, { decoded: ex.predecode(buf), crop, square }, () => generation !== 0);
+        return buf;
+      }),
+    };
+    samplePrefetch.bytes.catch(() => {});
   });
   const info = await ex.hello();
   performance.mark("camlens:engine-ready");
@@ -936,18 +945,6 @@ async function start() {
   performance.mark("camlens:first-explanation");
   if (!ex.model) setStatus("Open a model file to begin.");
   else if (!ex.image) setStatus("Pick a sample, open an image or use the webcam.");
-}
-
-// showEarlyPhoto puts the first sample's crop in the view while the engine
-// is still starting (see photoPanel), so that the photo is on screen a
-// second or more before its first map; nothing is drawn once an
-// explanation is under way.
-async function showEarlyPhoto(buf, crop, square) {
-  if (generation !== 0) return;
-  const panel = await photoPanel(buf, crop, square);
-  if (!panel || generation !== 0) return;
-  await view.show([panel]);
-  performance.mark("camlens:photo-shown");
 }
 
 // The offline cache (sw.js) downloads the whole site once more on its

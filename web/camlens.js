@@ -266,9 +266,11 @@ export class Explainer {
 
   // predecode starts decoding an image in the browser (when it is a plain
   // PNG) before the engine is ready, so that setImageBytes(buf) later
-  // need not wait for it.
+  // need not wait for it. It returns that decoding: a promise of
+  // {w, h, pixels} (8-bit RGBA), or of null where the engine decodes.
   predecode(buf) {
     if (!this.decoding.has(buf)) this.decoding.set(buf, decodePlainPNG(buf, this.limits));
+    return this.decoding.get(buf);
   }
 
   async setImageURL(url, opts = {}) {

@@ -10,7 +10,7 @@
 //         box, peak, timings, predictions}, {camlens: "error", message}
 
 import { Explainer, loadCatalog, loadSamples, defaultEntry, fetchBytes, panelFor, formatMs, siteURL } from "./camlens.js";
-import { ViewHost, photoPanel } from "./view-host.js";
+import { ViewHost } from "./view-host.js";
 import { parseHash, parseCrop, parseOpacity, formatHash } from "./state.js";
 
 const ex = new Explainer();
@@ -163,13 +163,16 @@ async function start() {
   // While the engine starts: the catalog, the model's file, and the image
   // (fetched, decoded by the browser when it can, and shown at once).
   const lists = Promise.all([loadCatalog(), loadSamples().catch(() => [])]);
-  const image = opts.src ? fetchBytes(opts.src).then((buf) => { ex.predecode(buf); return buf; }) : null;
+  const image = opts.src ? fetchBytes(opts.src) : null;
   if (image) image.catch(() => {}); // reported below
   lists.then(([cat, smps]) => {
     const entry = modelEntry(cat);
     if (!entry) return;
     ex.prefetch(entry);
-    if (image) image.then((buf) => showEarlyPhoto(buf, entry, smps)).catch(() => {});
+    // The image, cropped as render will crop it, until its map comes.
+    const square = entry.crop === "square";
+    const crop = square ? opts.crop || sampleCrop(smps, entry.id) : null;
+    if (image) image.then((buf) => view.showPhoto(buf, { decoded: ex.predecode(buf), crop, square }, () => gen !== 0)).catch(() => {});
   }, () => {});
   await ex.hello();
   [catalog, samples] = await lists;
@@ -189,17 +192,6 @@ async function start() {
 // default one when they name none).
 function modelEntry(cat) {
   return cat.find((e) => e.id === opts.model) || (opts.model ? null : defaultEntry(cat));
-}
-
-// showEarlyPhoto shows the image, cropped as render will crop it, while
-// the engine is still starting (see photoPanel); nothing once an
-// explanation is under way.
-async function showEarlyPhoto(buf, entry, smps) {
-  const square = entry.crop === "square";
-  const panel = gen === 0 ? await photoPanel(buf, square ? opts.crop || sampleCrop(smps, entry.id) : null, square) : null;
-  if (!panel || gen !== 0) return;
-  await view.show([panel]);
-  performance.mark("camlens:photo-shown");
 }
 
 // The engine restarts itself when it dies (Explainer); say so, and

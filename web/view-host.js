@@ -124,6 +124,18 @@ export class ViewHost {
     clearTimeout(timer);
   }
 
+  // showPhoto shows an image file as photoPanel (opts: decoded, crop,
+  // square) makes it, while the engine is still starting, and marks
+  // camlens:photo-shown; nothing once superseded() (an explanation is
+  // under way) or when the browser cannot decode it.
+  async showPhoto(buf, opts, superseded) {
+    if (superseded()) return;
+    const panel = await photoPanel(buf, opts);
+    if (!panel || superseded()) return;
+    await this.show([panel]);
+    performance.mark("camlens:photo-shown");
+  }
+
   async style({ alpha, lut, box, peak }) {
     this.styleMsg = { type: "style", alpha, lut: lut.slice(), box: !!box, peak: !!peak };
     if (!this.handedOver) this.drawPreview();
@@ -182,20 +194,21 @@ export function layout(w, h, aspects) {
 // PHOTO_SIDE is the engine's BaseSide: the longest side of a base image.
 const PHOTO_SIDE = 512;
 
-// photoPanel decodes an image file (an ArrayBuffer) in the browser and
-// returns the panel {base} the engine's prediction will show for it: the
-// crop [x, y, w, h] (black where it leaves the image), or for a square
-// crop model without one the largest centred square (the engine's
-// default), or else the whole image; at most PHOTO_SIDE on a side. The
-// view can show it while the engine is still starting; the engine's base
-// image replaces it at the same place. Null when this browser cannot
-// decode the file.
-export async function photoPanel(buf, crop, square) {
-  if (typeof createImageBitmap !== "function") return null;
+// photoPanel returns the panel {base} the engine's prediction will show
+// for an image file (an ArrayBuffer): the crop [x, y, w, h] (black where
+// it leaves the image), or for a square crop model without one the
+// largest centred square (the engine's default), or else the whole image;
+// at most PHOTO_SIDE on a side. decoded, when not null, is the page's own
+// decoding of the file (Explainer.predecode: a promise of {w, h, pixels}
+// or of null); without pixels from it the browser decodes the file. Null
+// when this browser cannot.
+async function photoPanel(buf, { decoded = null, crop = null, square = false } = {}) {
   let bmp;
   try {
-    bmp = await createImageBitmap(new Blob([buf]));
-    const { width: iw, height: ih } = bmp;
+    const px = decoded && (await decoded);
+    if (!px && typeof createImageBitmap !== "function") return null;
+    const src = px ? canvasOf(px.w, px.h, px.pixels) : (bmp = await createImageBitmap(new Blob([buf])));
+    const { width: iw, height: ih } = src;
     const s = Math.min(iw, ih);
     const [x, y, w, h] = Array.isArray(crop) && crop.length === 4 ? crop
       : square ? [Math.floor((iw - s) / 2), Math.floor((ih - s) / 2), s, s] : [0, 0, iw, ih];
@@ -208,7 +221,7 @@ export async function photoPanel(buf, crop, square) {
     const ctx = c.getContext("2d", { willReadFrequently: true });
     ctx.fillStyle = "#000"; // as the engine pads a crop that leaves the image
     ctx.fillRect(0, 0, bw, bh);
-    ctx.drawImage(bmp, x, y, w, h, 0, 0, bw, bh);
+    ctx.drawImage(src, x, y, w, h, 0, 0, bw, bh);
     return { base: { w: bw, h: bh, data: ctx.getImageData(0, 0, bw, bh).data } };
   } catch (e) {
     return null; // the engine decodes it again and says what is wrong with it

@@ -216,12 +216,11 @@ func earlyPhoto(t *testing.T, p *page, smp sampleInfo) {
   }
   return [r / n, g / n, b / n, n / (c.width * c.height)];
 })()`)
-	f, err := os.Open(filepath.Join(env.dist, "web", "samples", smp.File))
+	data, err := os.ReadFile(filepath.Join(env.dist, "web", "samples", smp.File))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
+	img, _, err := imaging.Decode(data)
 	if err != nil {
 		t.Fatal(err)
 	}
