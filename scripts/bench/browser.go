@@ -138,12 +138,17 @@ const appDone = `(() => {
   return has("camlens:first-explanation") && has("camlens:view-live") && !!(window.camlens && window.camlens.last());
 })()`
 
-const appResult = `(() => {
+// pageMarks is the start of a result expression: t(name) is when the
+// page marked name (null if it did not), and marks all its camlens:*
+// marks, ms since navigation.
+const pageMarks = `
   const t = (n) => { const e = performance.getEntriesByName(n); return e.length ? e[0].startTime : null; };
+  const marks = {};
+  for (const m of performance.getEntriesByType("mark")) if (m.name.startsWith("camlens:")) marks[m.name] = m.startTime;`
+
+const appResult = `(() => {` + pageMarks + `
   if (!(window.camlens && window.camlens.last()))
     return {error: "no explanation on screen: " + ((document.body && document.body.dataset.error) || (document.getElementById("status") || {}).textContent || "?")};
-  const marks = {};
-  for (const m of performance.getEntriesByType("mark")) if (m.name.startsWith("camlens:")) marks[m.name] = m.startTime;
   const nav = performance.getEntriesByType("navigation")[0];
   if (nav) { marks["page:dom-content-loaded"] = nav.domContentLoadedEventEnd; marks["page:load"] = nav.loadEventEnd; }
   const ex = t("camlens:first-explanation");
@@ -160,12 +165,9 @@ const embedPage = "embed.html#model=face-expression&src=web/samples/astronaut.pn
 // before).
 const embedDone = `!!document.body && document.body.dataset.ready === "1"`
 
-const embedResult = `(() => {
-  const t = (n) => { const e = performance.getEntriesByName(n); return e.length ? e[0].startTime : null; };
+const embedResult = `(() => {` + pageMarks + `
   const ex = t("camlens:first-explanation");
   if (ex === null) return {error: "no explanation on screen: " + (document.body.dataset.error || document.getElementById("caption").textContent)};
-  const marks = {};
-  for (const m of performance.getEntriesByType("mark")) if (m.name.startsWith("camlens:")) marks[m.name] = m.startTime;
   return {first_heatmap_ms: ex, explanation_ms: ex, photo_ms: t("camlens:photo-shown"), marks};
 })()`
 
@@ -260,39 +262,51 @@ func (b *benchEnv) coldStarts(ctx context.Context, o options, name, pageURL, don
 	cs.RunningBrowserMS, cs.RunningBrowserMinMS = wst.Median, wst.Min
 	// A returning user: the same page again, in the browser that showed it
 	// once, and twice.
-	for _, visit := range []struct {
-		earlier          int
-		ms, minMS        *float64
-		bytes            *int64
-		marks            *map[string]float64
-		logName, idLabel string
-	}{
-		{1, &cs.RepeatVisitMS, &cs.RepeatVisitMinMS, &cs.RepeatVisitBytes, &cs.RepeatVisitMarks, "repeat visit", "again"},
-		{2, &cs.ThirdVisitMS, &cs.ThirdVisitMinMS, &cs.ThirdVisitBytes, &cs.ThirdVisitMarks, "third visit", "third"},
-	} {
-		var times, sent []float64
-		marks := map[string][]float64{}
-		for i := range n {
-			logf("%s %s %d/%d", visit.logName, name, i+1, n)
-			r, _, total, _, err := b.coldRun(ctx, o, fmt.Sprintf("%s-%s-%d", name, visit.idLabel, i), pageURL, done, result, m, earlierVisits(visit.earlier, pageURL, done, o.revisitSettle))
-			if err != nil {
-				return nil, err
-			}
-			times = append(times, r.FirstHeatmapMS)
-			sent = append(sent, float64(total))
-			for k, v := range r.Marks {
-				marks[k] = append(marks[k], v)
-			}
-		}
-		st := stats(times)
-		*visit.ms, *visit.minMS = st.Median, st.Min
-		*visit.bytes = int64(stats(sent).Median)
-		*visit.marks = medians(marks)
+	again, err := b.laterVisits(ctx, o, name, "repeat visit", 1, pageURL, done, result, m)
+	if err != nil {
+		return nil, err
 	}
+	cs.RepeatVisitMS, cs.RepeatVisitMinMS, cs.RepeatVisitBytes, cs.RepeatVisitMarks = again.ms, again.minMS, again.bytes, again.marks
+	third, err := b.laterVisits(ctx, o, name, "third visit", 2, pageURL, done, result, m)
+	if err != nil {
+		return nil, err
+	}
+	cs.ThirdVisitMS, cs.ThirdVisitMinMS, cs.ThirdVisitBytes, cs.ThirdVisitMarks = third.ms, third.minMS, third.bytes, third.marks
 	cs.Bytes = int64(stats(bytes).Median)
 	cs.CodeModelBytes = int64(stats(code).Median)
 	cs.Detail = medians(detail)
 	return cs, nil
+}
+
+// laterVisit is what o.cold visits after earlier ones gave: the first
+// heatmap's median and minimum, the bytes sent (median) and the page's
+// marks (medians), ms.
+type laterVisit struct {
+	ms, minMS float64
+	bytes     int64
+	marks     map[string]float64
+}
+
+// laterVisits measures the visit after earlier ones (see earlierVisits) in
+// o.cold fresh browsers; what is the visit's name in the log.
+func (b *benchEnv) laterVisits(ctx context.Context, o options, name, what string, earlier int, pageURL, done, result string, m *meter) (laterVisit, error) {
+	n := max(o.cold, 1)
+	var times, sent []float64
+	marks := map[string][]float64{}
+	for i := range n {
+		logf("%s %s %d/%d", what, name, i+1, n)
+		r, _, total, _, err := b.coldRun(ctx, o, fmt.Sprintf("%s-later%d-%d", name, earlier, i), pageURL, done, result, m, earlierVisits(earlier, pageURL, done, o.revisitSettle))
+		if err != nil {
+			return laterVisit{}, err
+		}
+		times = append(times, r.FirstHeatmapMS)
+		sent = append(sent, float64(total))
+		for k, v := range r.Marks {
+			marks[k] = append(marks[k], v)
+		}
+	}
+	st := stats(times)
+	return laterVisit{ms: st.Median, minMS: st.Min, bytes: int64(stats(sent).Median), marks: medians(marks)}, nil
 }
 
 // medians maps each key of samples to the median of its values; nil when
