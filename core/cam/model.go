@@ -98,25 +98,8 @@ func NewModel(m *modelfile.Model) (*Model, error) {
 	}
 	cm := &Model{meta: m.Meta, graph: g, weights: m.Weights, labels: labels}
 	cm.meta.Labels = labels
-	cm.consumers = make([][]int, len(g.Nodes))
-	for i, n := range g.Nodes {
-		for _, in := range n.In {
-			if in >= 0 {
-				cm.consumers[in] = append(cm.consumers[in], i)
-			}
-		}
-	}
-	cm.pooled = map[int]int{}
-	for _, i := range g.Layers() {
-		if i >= g.Output {
-			continue
-		}
-		if p, ok := cm.globalPoolOf(i); ok {
-			cm.pooled[i] = p
-		}
-		s := g.Nodes[i].Shape
-		cm.layers = append(cm.layers, Layer{Name: g.Nodes[i].Spec.Name, Shape: append([]int(nil), s[1:]...)})
-	}
+	cm.consumers = consumersOf(g)
+	cm.indexLayers()
 	if len(cm.layers) == 0 {
 		return nil, fmt.Errorf("cam: model %q has no layer with a 4-D output to explain", m.Meta.Name)
 	}
@@ -133,6 +116,40 @@ func NewModel(m *modelfile.Model) (*Model, error) {
 		cm.defaultLayer = g.Nodes[i].Spec.Name
 	}
 	return cm, nil
+}
+
+// consumersOf lists, for each node of g, the nodes that take it as an
+// input. (NewModel's loops are functions of their own: in js/wasm every
+// jump in a large function costs V8's tier-up budget in proportion to the
+// function's size, and V8 would compile this one-off code again, optimised,
+// while the engine starts.)
+func consumersOf(g *nn.Graph) [][]int {
+	consumers := make([][]int, len(g.Nodes))
+	for i, n := range g.Nodes {
+		for _, in := range n.In {
+			if in >= 0 {
+				consumers[in] = append(consumers[in], i)
+			}
+		}
+	}
+	return consumers
+}
+
+// indexLayers lists the candidate target layers and the global pools that
+// follow them.
+func (m *Model) indexLayers() {
+	g := m.graph
+	m.pooled = map[int]int{}
+	for _, i := range g.Layers() {
+		if i >= g.Output {
+			continue
+		}
+		if p, ok := m.globalPoolOf(i); ok {
+			m.pooled[i] = p
+		}
+		s := g.Nodes[i].Shape
+		m.layers = append(m.layers, Layer{Name: g.Nodes[i].Spec.Name, Shape: append([]int(nil), s[1:]...)})
+	}
 }
 
 // Layers lists the candidate target layers in graph order.

@@ -38,20 +38,10 @@ func (p *pixelReader) row(y int, planes [][]float32) {
 	switch m := p.img.(type) {
 	case *image.NRGBA:
 		s := m.Pix[m.PixOffset(x0, y):]
-		for x := range w {
-			put(x, float32(s[4*x]), float32(s[4*x+1]), float32(s[4*x+2]))
-		}
+		rowRGBA(planes, s[:4*w], p.luma, false)
 	case *image.RGBA:
 		s := m.Pix[m.PixOffset(x0, y):]
-		for x := range w {
-			r, g, b, a := s[4*x], s[4*x+1], s[4*x+2], s[4*x+3]
-			if a == 255 {
-				put(x, float32(r), float32(g), float32(b))
-				continue
-			}
-			c := color.NRGBAModel.Convert(color.RGBA{r, g, b, a}).(color.NRGBA)
-			put(x, float32(c.R), float32(c.G), float32(c.B))
-		}
+		rowRGBA(planes, s[:4*w], p.luma, true)
 	case *image.Gray:
 		s := m.Pix[m.PixOffset(x0, y):]
 		for x := range w {
@@ -92,6 +82,38 @@ func (p *pixelReader) row(y int, planes [][]float32) {
 			put(x, c[0], c[1], c[2])
 		}
 	}
+}
+
+// rowRGBA converts one row of 8-bit RGBA (premul: alpha-premultiplied, as
+// image.RGBA; else as image.NRGBA) to the planes, as row does. A leaf
+// function, so that the loop of the common formats stays out of row's
+// format switch: in js/wasm every loop back-edge costs V8's tier-up budget
+// in proportion to the size of the function it is in.
+//
+//go:noinline
+func rowRGBA(planes [][]float32, s []byte, luma, premul bool) {
+	w := len(s) / 4
+	if luma {
+		l := planes[0][:w]
+		for x := range l {
+			r, g, b := nrgb(s[4*x:4*x+4:4*x+4], premul)
+			l[x] = lumaOf(r, g, b)
+		}
+		return
+	}
+	pr, pg, pb := planes[0][:w], planes[1][:w], planes[2][:w]
+	for x := range pr {
+		pr[x], pg[x], pb[x] = nrgb(s[4*x:4*x+4:4*x+4], premul)
+	}
+}
+
+// nrgb returns the un-premultiplied colour of one RGBA pixel.
+func nrgb(px []byte, premul bool) (r, g, b float32) {
+	if !premul || px[3] == 255 {
+		return float32(px[0]), float32(px[1]), float32(px[2])
+	}
+	c := color.NRGBAModel.Convert(color.RGBA{px[0], px[1], px[2], px[3]}).(color.NRGBA)
+	return float32(c.R), float32(c.G), float32(c.B)
 }
 
 // paletteColor returns palette entry i, or opaque black for an index past

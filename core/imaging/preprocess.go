@@ -201,6 +201,23 @@ func perChannel(name string, v []float32, nc int, def float32) ([]float32, error
 
 func finite(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) }
 
+// normalize sets d[i] = (d[i]·scale − mean) / std up to the first value
+// that would not be finite, whose index it returns (−1 when there is
+// none). A leaf function: in js/wasm every loop back-edge costs V8's
+// tier-up budget in proportion to the size of the function it is in.
+//
+//go:noinline
+func normalize(d []float32, scale, mean, std float32) int {
+	for i, v := range d {
+		r := (v*scale - mean) / std
+		if !finite(r) {
+			return i
+		}
+		d[i] = r
+	}
+	return -1
+}
+
 // ToTensor turns an image into the network input described by p, a
 // 1×C×Height×Width float32 tensor:
 //
@@ -252,12 +269,10 @@ func ToTensor(img image.Image, crop image.Rectangle, p modelfile.Preprocess) (*t
 	for c := range q.nc {
 		m, s := q.mean[c], q.std[c]
 		d := dst[c]
-		for i, v := range d {
-			d[i] = (v*q.scale - m) / s
-			if !finite(d[i]) {
-				return nil, fmt.Errorf("imaging: preprocessing gives a non-finite value: input channel %d at (%d, %d) is (%v·%v − %v) / %v = %v; the model's preprocess scale, mean or std is out of range: %w",
-					c, i%q.w, i/q.w, v, q.scale, m, s, d[i], nn.ErrNotFinite)
-			}
+		if i := normalize(d, q.scale, m, s); i >= 0 {
+			v := d[i]
+			return nil, fmt.Errorf("imaging: preprocessing gives a non-finite value: input channel %d at (%d, %d) is (%v·%v − %v) / %v = %v; the model's preprocess scale, mean or std is out of range: %w",
+				c, i%q.w, i/q.w, v, q.scale, m, s, (v*q.scale-m)/s, nn.ErrNotFinite)
 		}
 	}
 	return t, nil

@@ -137,11 +137,7 @@ func (r *PlaneResizer) Resize(dst, src []float32) {
 		}
 		clear(o)
 		for _, t := range ts {
-			h := r.hrows[t.src*dw : (t.src+1)*dw]
-			h = h[:len(o)]
-			for x, v := range h {
-				o[x] += v * t.w
-			}
+			addScaled(o, r.hrows[t.src*dw:(t.src+1)*dw], t.w)
 		}
 	}
 }
@@ -162,7 +158,10 @@ type taps struct {
 }
 
 // apply resamples line along this axis: out[d] = Σ w·line[src] over the
-// taps of d, accumulated in source order from zero.
+// taps of d, accumulated in source order from zero. Not inlined, so that
+// its loop stays out of large callers (see lerpRows).
+//
+//go:noinline
 func (t taps) apply(out, line []float32) {
 	for d := range out {
 		var acc float32
@@ -279,16 +278,7 @@ func (r *resampler) run(dst [][]float32, dw int, fetch func(y int, rows [][]floa
 			out := hrow[c]
 			r.x.apply(out, rows[c])
 			for _, u := range byRow[sy] {
-				o := dst[c][u.d*dw : (u.d+1)*dw]
-				if u.w == 1 {
-					for x, v := range out {
-						o[x] += v
-					}
-					continue
-				}
-				for x, v := range out {
-					o[x] += v * u.w
-				}
+				addScaled(dst[c][u.d*dw:(u.d+1)*dw], out, u.w)
 			}
 		}
 	}
@@ -301,6 +291,24 @@ func sortInts(a []int) {
 		for j := i; j > 0 && a[j] < a[j-1]; j-- {
 			a[j], a[j-1] = a[j-1], a[j]
 		}
+	}
+}
+
+// addScaled adds h[x]·w to o[x] for every x of o (h[x] alone when w is
+// 1, which multiplies exactly anyway but skips the product). A leaf
+// function for the reason given at lerpRows.
+//
+//go:noinline
+func addScaled(o, h []float32, w float32) {
+	h = h[:len(o)]
+	if w == 1 {
+		for x, v := range h {
+			o[x] += v
+		}
+		return
+	}
+	for x, v := range h {
+		o[x] += v * w
 	}
 }
 

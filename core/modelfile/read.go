@@ -87,7 +87,63 @@ type member struct {
 }
 
 func parse(data []byte) (*Model, error) {
-	// Layout: [8-byte header length N][N bytes of JSON][data buffer].
+	// The fast JSON decoder first; encoding/json for anything it cannot
+	// read and for every error (see fastjson.go).
+	if m, err := parseWith(data, fastJSON); err == nil {
+		return m, nil
+	}
+	return parseWith(data, stdJSON)
+}
+
+// parseWith parses a model file with the JSON decoding js. Each step is
+// a function of its own: in js/wasm every jump in a large function costs
+// V8's tier-up budget in proportion to the function's size, and V8 would
+// otherwise compile this one-off code again, optimised, on a background
+// thread while the engine starts.
+func parseWith(data []byte, js headerJSON) (*Model, error) {
+	header, err := headerOf(data)
+	if err != nil {
+		return nil, err
+	}
+	const hoff = 8 // file offset of the header
+	buf := data[hoff+len(header):]
+	dataOff := int64(hoff + len(header)) // file offset of the data buffer
+	md, tensorMembers, err := decodeHeader(js, header, hoff)
+	if err != nil {
+		return nil, err
+	}
+	list, infos, err := decodeTensorInfos(js, tensorMembers)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTiling(list, len(buf), dataOff, len(data)); err != nil {
+		return nil, err
+	}
+	weights, names, err := pairScales(list, infos)
+	if err != nil {
+		return nil, err
+	}
+	m, err := decodeMetaGraph(js, md)
+	if err != nil {
+		return nil, err
+	}
+	params, err := validateMetaGraph(&m.Meta, &m.Graph)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkWeightNames(params, func(name string) bool { ti := infos[name]; return ti != nil && !ti.isScale }, names); err != nil {
+		return nil, err
+	}
+	if err := checkValues(list, buf, dataOff); err != nil {
+		return nil, err
+	}
+	m.Weights = decodeWeights(weights, buf)
+	return m, nil
+}
+
+// headerOf checks the file's layout, [8-byte header length N][N bytes of
+// JSON][data buffer], and returns the header.
+func headerOf(data []byte) ([]byte, error) {
 	if len(data) > MaxFileBytes {
 		return nil, errf(ErrTooLarge, "file is %d bytes, limit %d", len(data), MaxFileBytes)
 	}
@@ -107,7 +163,6 @@ func parse(data []byte) (*Model, error) {
 		return nil, errf(ErrTruncated, "header length %d but only %d bytes follow the length field", hlen, len(data)-8)
 	}
 	header := data[8 : 8+hlen]
-	buf := data[8+hlen:]
 	const hoff = 8 // file offset of the header
 	if len(header) < 2 || header[0] != '{' {
 		return nil, errf(ErrNotModelFile, "header (file byte 8) does not start with '{': not a safetensors file")
@@ -123,49 +178,56 @@ func parse(data []byte) (*Model, error) {
 		}
 		return nil, errf(ErrInvalid, "header is not valid UTF-8 (file byte %d)", hoff+i)
 	}
-	top, err := decodeObject(header, hoff, MaxTensors+1)
-	if err != nil {
-		return nil, jsonErr(err, "header", hoff)
-	}
+	return header, nil
+}
 
-	// __metadata__: format, version, meta, graph.
+// decodeHeader decodes the header's top level: __metadata__ (checked for
+// the format and version) and the tensor entries, in header order. hoff is
+// the header's file offset.
+func decodeHeader(js headerJSON, header []byte, hoff int64) (map[string]string, []member, error) {
+	top, err := js.object(header, hoff, MaxTensors+1)
+	if err != nil {
+		return nil, nil, jsonErr(err, "header", hoff)
+	}
 	var md map[string]string
 	var tensorMembers []member
 	for _, mb := range top {
 		if mb.key == keyMetadata {
-			if md, err = decodeStrings(mb.value, mb.voff); err != nil {
-				return nil, jsonErr(err, keyMetadata, mb.voff)
+			if md, err = js.strings(mb.value, mb.voff); err != nil {
+				return nil, nil, jsonErr(err, keyMetadata, mb.voff)
 			}
 			continue
 		}
 		tensorMembers = append(tensorMembers, mb)
 	}
 	if md == nil {
-		return nil, errf(ErrNotModelFile, "header has no %q: a safetensors file, but not a CamLens model", keyMetadata)
+		return nil, nil, errf(ErrNotModelFile, "header has no %q: a safetensors file, but not a CamLens model", keyMetadata)
 	}
 	if f, ok := md[keyFormat]; !ok || f != FormatName {
 		if !ok {
-			return nil, errf(ErrNotModelFile, "%s has no %q key: a safetensors file, but not a CamLens model", keyMetadata, keyFormat)
+			return nil, nil, errf(ErrNotModelFile, "%s has no %q key: a safetensors file, but not a CamLens model", keyMetadata, keyFormat)
 		}
-		return nil, errf(ErrNotModelFile, "%s format is %.64q, want %q", keyMetadata, f, FormatName)
+		return nil, nil, errf(ErrNotModelFile, "%s format is %.64q, want %q", keyMetadata, f, FormatName)
 	}
 	if v := md[keyVersion]; v != Version {
-		return nil, errf(ErrVersion, "file has format version %.64q, this reader reads version %q", v, Version)
+		return nil, nil, errf(ErrVersion, "file has format version %.64q, this reader reads version %q", v, Version)
 	}
+	return md, tensorMembers, nil
+}
 
-	// Tensor entries: dtype, shape, byte range.
+// decodeTensorInfos decodes and checks the tensor entries (dtype, shape,
+// byte range) and returns them sorted by byte range, and by name.
+func decodeTensorInfos(js headerJSON, tensorMembers []member) ([]*tensorInfo, map[string]*tensorInfo, error) {
 	infos := make(map[string]*tensorInfo, len(tensorMembers))
 	list := make([]*tensorInfo, 0, len(tensorMembers))
 	for _, mb := range tensorMembers {
-		ti, err := decodeTensorInfo(mb)
+		ti, err := decodeTensorInfo(js, mb)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		infos[ti.name] = ti
 		list = append(list, ti)
 	}
-	// The byte ranges must tile the data buffer: sorted by offset, each
-	// begins where the previous ended, the first at 0, the last at its end.
 	sort.Slice(list, func(i, j int) bool {
 		a, b := list[i], list[j]
 		if a.begin != b.begin {
@@ -176,28 +238,37 @@ func parse(data []byte) (*Model, error) {
 		}
 		return a.name < b.name
 	})
-	dataOff := int64(hoff) + int64(hlen) // file offset of the data buffer
+	return list, infos, nil
+}
+
+// checkTiling checks that the byte ranges of list (sorted) tile the data
+// buffer of n bytes at file offset dataOff: each begins where the previous
+// ended, the first at 0, the last at its end. fileLen is for messages.
+func checkTiling(list []*tensorInfo, n int, dataOff int64, fileLen int) error {
 	var next int64
 	for i, ti := range list {
 		switch {
 		case ti.begin > next && i == 0:
-			return nil, errf(ErrInvalid, "tensor %q: data_offsets [%d, %d] leave bytes 0–%d of the data buffer (file byte %d) to no tensor", ti.name, ti.begin, ti.end, ti.begin-1, dataOff)
+			return errf(ErrInvalid, "tensor %q: data_offsets [%d, %d] leave bytes 0–%d of the data buffer (file byte %d) to no tensor", ti.name, ti.begin, ti.end, ti.begin-1, dataOff)
 		case ti.begin > next:
-			return nil, errf(ErrInvalid, "tensor %q: data_offsets [%d, %d] leave a gap after tensor %q, which ends at %d (file byte %d)", ti.name, ti.begin, ti.end, list[i-1].name, next, dataOff+next)
+			return errf(ErrInvalid, "tensor %q: data_offsets [%d, %d] leave a gap after tensor %q, which ends at %d (file byte %d)", ti.name, ti.begin, ti.end, list[i-1].name, next, dataOff+next)
 		case ti.begin < next:
-			return nil, errf(ErrInvalid, "tensor %q: data_offsets [%d, %d] overlap tensor %q [%d, %d]", ti.name, ti.begin, ti.end, list[i-1].name, list[i-1].begin, list[i-1].end)
+			return errf(ErrInvalid, "tensor %q: data_offsets [%d, %d] overlap tensor %q [%d, %d]", ti.name, ti.begin, ti.end, list[i-1].name, list[i-1].begin, list[i-1].end)
 		}
-		if ti.end > int64(len(buf)) {
-			return nil, errf(ErrTruncated, "tensor %q: data_offsets [%d, %d] reach file byte %d, but the file ends at byte %d", ti.name, ti.begin, ti.end, dataOff+ti.end, len(data))
+		if ti.end > int64(n) {
+			return errf(ErrTruncated, "tensor %q: data_offsets [%d, %d] reach file byte %d, but the file ends at byte %d", ti.name, ti.begin, ti.end, dataOff+ti.end, fileLen)
 		}
 		next = ti.end
 	}
-	if next != int64(len(buf)) {
-		return nil, errf(ErrInvalid, "%d bytes at the end of the data buffer (from file byte %d) belong to no tensor", int64(len(buf))-next, dataOff+next)
+	if next != int64(n) {
+		return errf(ErrInvalid, "%d bytes at the end of the data buffer (from file byte %d) belong to no tensor", int64(n)-next, dataOff+next)
 	}
+	return nil
+}
 
-	// Int8 tensors and their scales.
-	var weights []*tensorInfo
+// pairScales gives every int8 tensor its scale tensor and returns the
+// weights (the tensors that are no scale) and their names, sorted.
+func pairScales(list []*tensorInfo, infos map[string]*tensorInfo) ([]*tensorInfo, []string, error) {
 	for _, ti := range list {
 		if ti.dtype != DtypeI8 {
 			continue
@@ -209,14 +280,15 @@ func parse(data []byte) (*Model, error) {
 		s := infos[sname]
 		switch {
 		case s == nil:
-			return nil, errf(ErrInvalid, "tensor %q is %s but its scale tensor %q is missing", ti.name, DtypeI8, sname)
+			return nil, nil, errf(ErrInvalid, "tensor %q is %s but its scale tensor %q is missing", ti.name, DtypeI8, sname)
 		case len(ti.shape) == 0:
-			return nil, errf(ErrInvalid, "tensor %q is %s with rank 0; int8 tensors need an output-channel axis", ti.name, DtypeI8)
+			return nil, nil, errf(ErrInvalid, "tensor %q is %s with rank 0; int8 tensors need an output-channel axis", ti.name, DtypeI8)
 		case s.dtype != DtypeF32 || len(s.shape) != 1 || s.shape[0] != ti.shape[0]:
-			return nil, errf(ErrInvalid, "scale tensor %q is %s %v, want %s [%d] (one per channel of %q %v)", sname, s.dtype, s.shape, DtypeF32, ti.shape[0], ti.name, ti.shape)
+			return nil, nil, errf(ErrInvalid, "scale tensor %q is %s %v, want %s [%d] (one per channel of %q %v)", sname, s.dtype, s.shape, DtypeF32, ti.shape[0], ti.name, ti.shape)
 		}
 		ti.scale, s.isScale = s, true
 	}
+	var weights []*tensorInfo
 	names := make([]string, 0, len(list))
 	for _, ti := range list {
 		if !ti.isScale {
@@ -225,8 +297,11 @@ func parse(data []byte) (*Model, error) {
 		}
 	}
 	sort.Strings(names)
+	return weights, names, nil
+}
 
-	// Meta data and graph.
+// decodeMetaGraph decodes the meta data and the graph of __metadata__.
+func decodeMetaGraph(js headerJSON, md map[string]string) (*Model, error) {
 	m := &Model{}
 	for _, v := range []struct {
 		key string
@@ -236,119 +311,121 @@ func parse(data []byte) (*Model, error) {
 		if !ok {
 			return nil, errf(ErrInvalid, "%s has no %q key", keyMetadata, v.key)
 		}
-		if err := decodeStrict([]byte(s), v.dst); err != nil {
+		if err := js.strict([]byte(s), v.dst); err != nil {
 			return nil, errf(ErrInvalid, "%s %q: %v", keyMetadata, v.key, describeJSONErr(err))
-		}
-	}
-	params, err := validateMetaGraph(&m.Meta, &m.Graph)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkWeightNames(params, func(name string) bool { ti := infos[name]; return ti != nil && !ti.isScale }, names); err != nil {
-		return nil, err
-	}
-
-	// Values: finite floats, positive scales, int8 in [-127, 127]. Checked
-	// on the raw bytes, before any tensor is allocated.
-	for _, ti := range list {
-		raw := buf[ti.begin:ti.end]
-		at := dataOff + ti.begin
-		switch ti.dtype {
-		case DtypeF32:
-			for i := 0; i < ti.n; i++ {
-				v := math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-				if !finite32(v) || ti.isScale && v < 0 {
-					what := "scale of channel"
-					if !ti.isScale {
-						what = "element"
-					}
-					return nil, errf(ErrInvalid, "tensor %q: %s %d (file byte %d) is %v", ti.name, what, i, at+4*int64(i), v)
-				}
-			}
-		case DtypeI8:
-			if i := bytes.IndexByte(raw, 0x80); i >= 0 {
-				return nil, errf(ErrInvalid, "tensor %q: element %d (file byte %d) is -128, outside the symmetric int8 range [-127, 127]", ti.name, i, at+int64(i))
-			}
-		}
-	}
-
-	// Everything checks: decode the weights.
-	m.Weights = make(map[string]*tensor.Tensor, len(weights))
-	for _, ti := range weights {
-		raw := buf[ti.begin:ti.end]
-		switch ti.dtype {
-		case DtypeF32:
-			m.Weights[ti.name] = &tensor.Tensor{Shape: ti.shape, Data: f32s(raw)}
-		case DtypeI8:
-			// Q views the file's bytes as int8 (same size, no copy): the
-			// Quantized lives only to be dequantised.
-			q := &tensor.Quantized{Shape: ti.shape, Q: unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(raw))), len(raw)), Scale: f32s(buf[ti.scale.begin:ti.scale.end])}
-			m.Weights[ti.name] = q.Dequantize()
 		}
 	}
 	return m, nil
 }
 
+// checkValues checks the values on the raw bytes, before any tensor is
+// allocated: finite floats, positive scales, int8 in [-127, 127].
+func checkValues(list []*tensorInfo, buf []byte, dataOff int64) error {
+	for _, ti := range list {
+		raw := buf[ti.begin:ti.end]
+		at := dataOff + ti.begin
+		switch ti.dtype {
+		case DtypeF32:
+			if i := badF32(raw[:4*ti.n], ti.isScale); i >= 0 {
+				v := math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+				what := "scale of channel"
+				if !ti.isScale {
+					what = "element"
+				}
+				return errf(ErrInvalid, "tensor %q: %s %d (file byte %d) is %v", ti.name, what, i, at+4*int64(i), v)
+			}
+		case DtypeI8:
+			if i := bytes.IndexByte(raw, 0x80); i >= 0 {
+				return errf(ErrInvalid, "tensor %q: element %d (file byte %d) is -128, outside the symmetric int8 range [-127, 127]", ti.name, i, at+int64(i))
+			}
+		}
+	}
+	return nil
+}
+
+// decodeWeights decodes the checked weights.
+func decodeWeights(weights []*tensorInfo, buf []byte) map[string]*tensor.Tensor {
+	out := make(map[string]*tensor.Tensor, len(weights))
+	for _, ti := range weights {
+		raw := buf[ti.begin:ti.end]
+		switch ti.dtype {
+		case DtypeF32:
+			out[ti.name] = &tensor.Tensor{Shape: ti.shape, Data: f32s(raw)}
+		case DtypeI8:
+			// Q views the file's bytes as int8 (same size, no copy): the
+			// Quantized lives only to be dequantised.
+			q := &tensor.Quantized{Shape: ti.shape, Q: unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(raw))), len(raw)), Scale: f32s(buf[ti.scale.begin:ti.scale.end])}
+			out[ti.name] = q.Dequantize()
+		}
+	}
+	return out
+}
+
 // decodeTensorInfo decodes and checks one tensor entry of the header on its
 // own (dtype, shape, offsets, byte length).
-func decodeTensorInfo(mb member) (*tensorInfo, error) {
-	where := fmt.Sprintf("tensor %.200q (header near file byte %d)", mb.key, mb.off)
+func decodeTensorInfo(js headerJSON, mb member) (*tensorInfo, error) {
+	// Formatted only for an error: quoting every tensor's name of a good
+	// file made fmt's and strconv's quoting hot in a cold start.
+	where := func() string { return fmt.Sprintf("tensor %.200q (header near file byte %d)", mb.key, mb.off) }
 	if err := checkName(mb.key); err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+		return nil, fmt.Errorf("%s: %w", where(), err)
 	}
-	var h struct {
-		Dtype       *string  `json:"dtype"`
-		Shape       *[]int64 `json:"shape"`
-		DataOffsets *[]int64 `json:"data_offsets"`
-	}
-	if err := decodeStrict(mb.value, &h); err != nil {
-		return nil, errf(ErrInvalid, "%s: %v", where, err)
+	var h tensorEntry
+	if err := js.strict(mb.value, &h); err != nil {
+		return nil, errf(ErrInvalid, "%s: %v", where(), err)
 	}
 	switch {
 	case h.Dtype == nil:
-		return nil, errf(ErrInvalid, "%s: no dtype", where)
+		return nil, errf(ErrInvalid, "%s: no dtype", where())
 	case h.Shape == nil:
-		return nil, errf(ErrInvalid, "%s: no shape", where)
+		return nil, errf(ErrInvalid, "%s: no shape", where())
 	case h.DataOffsets == nil || len(*h.DataOffsets) != 2:
-		return nil, errf(ErrInvalid, "%s: data_offsets must be [begin, end]", where)
+		return nil, errf(ErrInvalid, "%s: data_offsets must be [begin, end]", where())
 	}
 	ti := &tensorInfo{name: mb.key, dtype: *h.Dtype}
 	size := dtypeSize(ti.dtype)
 	if size == 0 {
-		return nil, errf(ErrInvalid, "%s: dtype %.32q is not supported (format version %s has %s and %s)", where, ti.dtype, Version, DtypeF32, DtypeI8)
+		return nil, errf(ErrInvalid, "%s: dtype %.32q is not supported (format version %s has %s and %s)", where(), ti.dtype, Version, DtypeF32, DtypeI8)
 	}
 	shape := *h.Shape
 	if len(shape) > MaxRank {
-		return nil, errf(ErrInvalid, "%s: rank %d over the limit %d", where, len(shape), MaxRank)
+		return nil, errf(ErrInvalid, "%s: rank %d over the limit %d", where(), len(shape), MaxRank)
 	}
 	ti.shape = make([]int, len(shape))
 	for i, d := range shape {
 		if d < 0 {
-			return nil, errf(ErrInvalid, "%s: shape %v has a negative dimension", where, shape)
+			return nil, errf(ErrInvalid, "%s: shape %v has a negative dimension", where(), shape)
 		}
 		if d > tensor.MaxElements {
-			return nil, errf(ErrTooLarge, "%s: shape %v: dimension %d over %d elements", where, shape, i, tensor.MaxElements)
+			return nil, errf(ErrTooLarge, "%s: shape %v: dimension %d over %d elements", where(), shape, i, tensor.MaxElements)
 		}
 		ti.shape[i] = int(d)
 	}
 	n, err := tensor.NumElements(ti.shape)
 	if err != nil {
-		return nil, errf(ErrTooLarge, "%s: %v", where, err)
+		return nil, errf(ErrTooLarge, "%s: %v", where(), err)
 	}
 	ti.n = n
 	ti.begin, ti.end = (*h.DataOffsets)[0], (*h.DataOffsets)[1]
 	switch {
 	case ti.begin < 0 || ti.end < 0:
-		return nil, errf(ErrInvalid, "%s: data_offsets [%d, %d] are negative", where, ti.begin, ti.end)
+		return nil, errf(ErrInvalid, "%s: data_offsets [%d, %d] are negative", where(), ti.begin, ti.end)
 	case ti.begin > ti.end:
-		return nil, errf(ErrInvalid, "%s: data_offsets [%d, %d] end before they begin", where, ti.begin, ti.end)
+		return nil, errf(ErrInvalid, "%s: data_offsets [%d, %d] end before they begin", where(), ti.begin, ti.end)
 	case ti.end > MaxFileBytes:
-		return nil, errf(ErrInvalid, "%s: data_offsets [%d, %d] out of range (files are at most %d bytes)", where, ti.begin, ti.end, MaxFileBytes)
+		return nil, errf(ErrInvalid, "%s: data_offsets [%d, %d] out of range (files are at most %d bytes)", where(), ti.begin, ti.end, MaxFileBytes)
 	}
 	if want := int64(n) * int64(size); ti.end-ti.begin != want {
-		return nil, errf(ErrInvalid, "%s: %s shape %v needs %d bytes, data_offsets [%d, %d] hold %d", where, ti.dtype, ti.shape, want, ti.begin, ti.end, ti.end-ti.begin)
+		return nil, errf(ErrInvalid, "%s: %s shape %v needs %d bytes, data_offsets [%d, %d] hold %d", where(), ti.dtype, ti.shape, want, ti.begin, ti.end, ti.end-ti.begin)
 	}
 	return ti, nil
+}
+
+// tensorEntry is a tensor's entry in the header as it is written.
+type tensorEntry struct {
+	Dtype       *string  `json:"dtype"`
+	Shape       *[]int64 `json:"shape"`
+	DataOffsets *[]int64 `json:"data_offsets"`
 }
 
 // decodeObject decodes a JSON object into its members in order, rejecting
@@ -457,6 +534,22 @@ func jsonErr(err error, what string, base int64) error {
 		return err
 	}
 	return errf(ErrInvalid, "%s: %v", what, err)
+}
+
+// badF32 returns the index of the first float32 in raw (little-endian)
+// that is not finite, or negative when scale is set, and −1 when all are
+// good. A leaf function: in js/wasm every loop back-edge of a large
+// function costs V8's tier-up budget in proportion to the function's size.
+//
+//go:noinline
+func badF32(raw []byte, scale bool) int {
+	for i := 0; 4*i+4 <= len(raw); i++ {
+		v := math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		if !finite32(v) || scale && v < 0 {
+			return i
+		}
+	}
+	return -1
 }
 
 // f32s decodes little-endian binary32 values.

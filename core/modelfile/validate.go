@@ -109,31 +109,8 @@ func validateMetaGraph(meta *Meta, g *nn.GraphSpec) (map[string]paramRef, error)
 	seen := make(map[string]bool, len(g.Nodes))
 	params := map[string]paramRef{}
 	for i := range g.Nodes {
-		ns := &g.Nodes[i]
-		if ns.Name == "" || len(ns.Name) > nn.MaxNameBytes {
-			return nil, errf(ErrInvalid, "graph node %d: name empty or longer than %d bytes", i, nn.MaxNameBytes)
-		}
-		if ns.Name == input {
-			return nil, errf(ErrInvalid, "graph node %d: name %q is the graph input's", i, ns.Name)
-		}
-		if seen[ns.Name] {
-			return nil, errf(ErrInvalid, "graph node %d: duplicate name %q", i, ns.Name)
-		}
-		req, opt, ok := opParams(ns.Op)
-		if !ok {
-			return nil, errf(ErrInvalid, "graph node %q: op %q is not in format version %s", ns.Name, ns.Op, Version)
-		}
-		for _, in := range ns.Inputs {
-			if in != input && !seen[in] {
-				return nil, errf(ErrInvalid, "graph node %q: input %q is not the graph input or an earlier node", ns.Name, in)
-			}
-		}
-		seen[ns.Name] = true
-		for _, p := range req {
-			params[ns.Name+"."+p] = paramRef{ns.Name, ns.Op, p, true}
-		}
-		for _, p := range opt {
-			params[ns.Name+"."+p] = paramRef{ns.Name, ns.Op, p, false}
+		if err := checkNodeSpec(i, &g.Nodes[i], input, seen, params); err != nil {
+			return nil, err
 		}
 	}
 	if g.Output != "" && !seen[g.Output] {
@@ -146,6 +123,40 @@ func validateMetaGraph(meta *Meta, g *nn.GraphSpec) (map[string]paramRef, error)
 		return nil, err
 	}
 	return params, nil
+}
+
+// checkNodeSpec checks graph node i, ns, against the graph input's name
+// and the nodes before it (seen), and adds its parameters' tensor names to
+// params. (A function of its own, so that validateMetaGraph's loop stays
+// small: in js/wasm every jump in a large function costs V8's tier-up
+// budget in proportion to the function's size.)
+func checkNodeSpec(i int, ns *nn.NodeSpec, input string, seen map[string]bool, params map[string]paramRef) error {
+	if ns.Name == "" || len(ns.Name) > nn.MaxNameBytes {
+		return errf(ErrInvalid, "graph node %d: name empty or longer than %d bytes", i, nn.MaxNameBytes)
+	}
+	if ns.Name == input {
+		return errf(ErrInvalid, "graph node %d: name %q is the graph input's", i, ns.Name)
+	}
+	if seen[ns.Name] {
+		return errf(ErrInvalid, "graph node %d: duplicate name %q", i, ns.Name)
+	}
+	req, opt, ok := opParams(ns.Op)
+	if !ok {
+		return errf(ErrInvalid, "graph node %q: op %q is not in format version %s", ns.Name, ns.Op, Version)
+	}
+	for _, in := range ns.Inputs {
+		if in != input && !seen[in] {
+			return errf(ErrInvalid, "graph node %q: input %q is not the graph input or an earlier node", ns.Name, in)
+		}
+	}
+	seen[ns.Name] = true
+	for _, p := range req {
+		params[ns.Name+"."+p] = paramRef{ns.Name, ns.Op, p, true}
+	}
+	for _, p := range opt {
+		params[ns.Name+"."+p] = paramRef{ns.Name, ns.Op, p, false}
+	}
+	return nil
 }
 
 // checkWeightNames checks that every required parameter is present (has)

@@ -68,53 +68,9 @@ func Build(spec GraphSpec, weights map[string]*tensor.Tensor) (*Graph, error) {
 	}
 	g := &Graph{Spec: spec, index: map[string]int{}}
 	for i := range spec.Nodes {
-		ns := &spec.Nodes[i]
-		if ns.Name == "" || len(ns.Name) > MaxNameBytes {
-			return nil, fmt.Errorf("nn: node %d: name empty or longer than %d bytes", i, MaxNameBytes)
-		}
-		if ns.Name == spec.Input.Name {
-			return nil, fmt.Errorf("nn: node %d: name %q is the graph input's", i, ns.Name)
-		}
-		if _, dup := g.index[ns.Name]; dup {
-			return nil, fmt.Errorf("nn: node %d: duplicate name %q", i, ns.Name)
-		}
-		b, ok := builders[ns.Op]
-		if !ok {
-			return nil, fmt.Errorf("nn: node %q: unknown op %q", ns.Name, ns.Op)
-		}
-		if err := checkAttrs(ns); err != nil {
+		if err := g.add(i, inShape, weights); err != nil {
 			return nil, err
 		}
-		n := &Node{Spec: *ns, Const: true}
-		shapes := make([][]int, len(ns.Inputs))
-		for j, in := range ns.Inputs {
-			if in == spec.Input.Name {
-				n.In = append(n.In, InputIndex)
-				shapes[j] = inShape
-				n.Const = false
-				continue
-			}
-			k, ok := g.index[in]
-			if !ok {
-				return nil, fmt.Errorf("nn: node %q: input %q is not the graph input or an earlier node", ns.Name, in)
-			}
-			n.In = append(n.In, k)
-			shapes[j] = g.Nodes[k].Shape
-			n.Const = n.Const && g.Nodes[k].Const
-		}
-		op, err := b(ns, weightMap{ns.Name, weights})
-		if err != nil {
-			return nil, fmt.Errorf("nn: %w", err)
-		}
-		n.Op = op
-		if n.Shape, err = op.OutShape(shapes); err != nil {
-			return nil, fmt.Errorf("nn: node %q (%s): %w", ns.Name, ns.Op, err)
-		}
-		if _, err := tensor.NumElements(n.Shape); err != nil {
-			return nil, fmt.Errorf("nn: node %q: %w", ns.Name, err)
-		}
-		g.index[ns.Name] = len(g.Nodes)
-		g.Nodes = append(g.Nodes, n)
 	}
 	g.Output = len(g.Nodes) - 1
 	if spec.Output != "" {
@@ -125,6 +81,60 @@ func Build(spec GraphSpec, weights map[string]*tensor.Tensor) (*Graph, error) {
 		g.Output = k
 	}
 	return g, nil
+}
+
+// add builds node i of g.Spec (a function of its own, so that Build's
+// loop stays small: in js/wasm every jump in a large function costs V8's
+// tier-up budget in proportion to the function's size).
+func (g *Graph) add(i int, inShape []int, weights map[string]*tensor.Tensor) error {
+	ns := &g.Spec.Nodes[i]
+	if ns.Name == "" || len(ns.Name) > MaxNameBytes {
+		return fmt.Errorf("nn: node %d: name empty or longer than %d bytes", i, MaxNameBytes)
+	}
+	if ns.Name == g.Spec.Input.Name {
+		return fmt.Errorf("nn: node %d: name %q is the graph input's", i, ns.Name)
+	}
+	if _, dup := g.index[ns.Name]; dup {
+		return fmt.Errorf("nn: node %d: duplicate name %q", i, ns.Name)
+	}
+	b, ok := builders[ns.Op]
+	if !ok {
+		return fmt.Errorf("nn: node %q: unknown op %q", ns.Name, ns.Op)
+	}
+	if err := checkAttrs(ns); err != nil {
+		return err
+	}
+	n := &Node{Spec: *ns, Const: true}
+	shapes := make([][]int, len(ns.Inputs))
+	for j, in := range ns.Inputs {
+		if in == g.Spec.Input.Name {
+			n.In = append(n.In, InputIndex)
+			shapes[j] = inShape
+			n.Const = false
+			continue
+		}
+		k, ok := g.index[in]
+		if !ok {
+			return fmt.Errorf("nn: node %q: input %q is not the graph input or an earlier node", ns.Name, in)
+		}
+		n.In = append(n.In, k)
+		shapes[j] = g.Nodes[k].Shape
+		n.Const = n.Const && g.Nodes[k].Const
+	}
+	op, err := b(ns, weightMap{ns.Name, weights})
+	if err != nil {
+		return fmt.Errorf("nn: %w", err)
+	}
+	n.Op = op
+	if n.Shape, err = op.OutShape(shapes); err != nil {
+		return fmt.Errorf("nn: node %q (%s): %w", ns.Name, ns.Op, err)
+	}
+	if _, err := tensor.NumElements(n.Shape); err != nil {
+		return fmt.Errorf("nn: node %q: %w", ns.Name, err)
+	}
+	g.index[ns.Name] = len(g.Nodes)
+	g.Nodes = append(g.Nodes, n)
+	return nil
 }
 
 // Index returns the index of the named node, InputIndex for the graph

@@ -112,6 +112,13 @@ type edit struct{ file, old, new string }
 //     the shader compiler) at initialisation: 0.3–0.5 s of freshly loaded
 //     WebAssembly before the engine could answer; it skips that where there
 //     is no document.
+//   - internal/ui builds its two key maps (174 js.ValueOf calls) on first
+//     use instead of at initialisation. The engine never uses them, but
+//     running them made V8 optimise the package's 65 KB init function on
+//     a background thread (about 1 s of a core) while the engine started.
+//   - internal/shader compiles its one regular expression on first use
+//     instead of at initialisation: the engine compiled and ran 0.1 MB of
+//     package regexp's WebAssembly for it before it could answer.
 var ebitenEdits = []edit{{
 	file: "internal/ui/ui_js.go",
 	old: `var (
@@ -157,6 +164,83 @@ func ifDocument(f func() js.Value) js.Value {
 	}
 	var wg errgroup.Group
 `,
+}, {
+	file: "internal/ui/keys_js.go",
+	old: `import (
+	"syscall/js"
+)
+
+var uiKeyToJSCode = map[Key]js.Value{
+`,
+	new: `import (
+	"sync"
+	"syscall/js"
+)
+
+// Edited by CamLens (scripts/build/ebiten.go): built on first use, not at
+// initialisation.
+var uiKeyToJSCode = sync.OnceValue(func() map[Key]js.Value { return map[Key]js.Value{
+`,
+}, {
+	file: "internal/ui/keys_js.go",
+	old: `	KeyZ:              js.ValueOf("KeyZ"),
+}
+`,
+	new: `	KeyZ:              js.ValueOf("KeyZ"),
+}})
+`,
+}, {
+	file: "internal/ui/input_js.go",
+	old: `	"strings"
+	"syscall/js"
+`,
+	new: `	"strings"
+	"sync"
+	"syscall/js"
+`,
+}, {
+	file: "internal/ui/input_js.go",
+	old:  "range uiKeyToJSCode {",
+	new:  "range uiKeyToJSCode() {",
+}, {
+	file: "internal/ui/input_js.go",
+	old:  "uiKeyToJSCode[key])",
+	new:  "uiKeyToJSCode()[key])",
+}, {
+	file: "internal/ui/input_js.go",
+	old:  "range uiKeyToJSKey {",
+	new:  "range uiKeyToJSKey() {",
+}, {
+	file: "internal/ui/input_js.go",
+	old: `var uiKeyToJSKey = map[Key]js.Value{
+`,
+	new: `// Edited by CamLens (scripts/build/ebiten.go): built on first use, not at
+// initialisation.
+var uiKeyToJSKey = sync.OnceValue(func() map[Key]js.Value { return map[Key]js.Value{
+`,
+}, {
+	file: "internal/ui/input_js.go",
+	old: `	KeyNumpad9:        js.ValueOf("9"),
+}
+`,
+	new: `	KeyNumpad9:        js.ValueOf("9"),
+}})
+`,
+}, {
+	file: "internal/shader/expr.go",
+	old: `	"strings"
+`,
+	new: `	"strings"
+	"sync"
+`,
+}, {
+	file: "internal/shader/expr.go",
+	old:  "var textureVariableRe = regexp.MustCompile(`\\A__t(\\d+)\\z`)\n",
+	new:  "// Edited by CamLens (scripts/build/ebiten.go): compiled on first use.\nvar textureVariableRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\\A__t(\\d+)\\z`) })\n",
+}, {
+	file: "internal/shader/expr.go",
+	old:  "textureVariableRe.FindStringSubmatch(",
+	new:  "textureVariableRe().FindStringSubmatch(",
 }}
 
 // applyEdits returns data (the file rel of the module) with the edits for

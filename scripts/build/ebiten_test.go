@@ -17,7 +17,7 @@ func TestApplyEdits(t *testing.T) {
 		{"once", e.file, "a\n" + e.old + "b\n", false},
 		{"missing", e.file, "a\nb\n", true},
 		{"twice", e.file, e.old + e.old, true},
-		{"another file", "internal/ui/input_js.go", "untouched", false},
+		{"another file", "internal/ui/context.go", "untouched", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := applyEdits(filepath.FromSlash(tc.file), []byte(tc.data))

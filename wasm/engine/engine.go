@@ -10,9 +10,9 @@ package engine
 
 import (
 	"fmt"
-	"math"
 	"syscall/js"
 	"time"
+	"unsafe"
 
 	"github.com/camlens/camlens/core/nn"
 	"github.com/camlens/camlens/wasm/engine/worker"
@@ -108,10 +108,11 @@ func toJS(v any, transfer *[]any) js.Value {
 		*transfer = append(*transfer, a.Get("buffer"))
 		return a
 	case []float32:
-		b := make([]byte, 4*len(x))
-		for i, f := range x {
-			u := math.Float32bits(f)
-			b[4*i], b[4*i+1], b[4*i+2], b[4*i+3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
+		// WebAssembly memory is little-endian, as a Float32Array on every
+		// platform a browser runs on is: the values' bytes go as they are.
+		var b []byte
+		if len(x) > 0 {
+			b = unsafe.Slice((*byte)(unsafe.Pointer(&x[0])), 4*len(x))
 		}
 		u8 := js.Global().Get("Uint8Array").New(len(b))
 		js.CopyBytesToJS(u8, b)

@@ -171,16 +171,30 @@ func (s *state) setPixels(pix []byte, w, h int, name string) (Fields, error) {
 	case len(pix) != 4*w*h:
 		return nil, inputErr(fmt.Errorf("%s: decoded image is %d bytes, want 4×%d×%d = %d", imageName(name), len(pix), w, h, 4*w*h))
 	}
-	for i := 3; i < len(pix); i += 4 {
-		if pix[i] != 0xff {
-			return nil, inputErr(fmt.Errorf("%s: decoded pixel %d is not opaque (alpha %d); send the file's bytes instead", imageName(name), i/4, pix[i]))
-		}
+	if i := firstTranslucent(pix); i >= 0 {
+		return nil, inputErr(fmt.Errorf("%s: decoded pixel %d is not opaque (alpha %d); send the file's bytes instead", imageName(name), i, pix[4*i+3]))
 	}
 	s.decodeMS = 0
 	img := &image.RGBA{Pix: pix, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
 	res := s.imageSet(img, name, imaging.FormatPNG)
 	res["decoder"] = "browser"
 	return res, nil
+}
+
+// firstTranslucent returns the index of the first RGBA pixel in pix whose
+// alpha is not 255, or −1. A leaf function: in js/wasm every loop
+// back-edge of a large function costs V8's tier-up budget in proportion to
+// the function's size, and an optimised copy of the caller would be built
+// for one image.
+//
+//go:noinline
+func firstTranslucent(pix []byte) int {
+	for i := 3; i < len(pix); i += 4 {
+		if pix[i] != 0xff {
+			return i / 4
+		}
+	}
+	return -1
 }
 
 // imageSet makes img the current image (a new session) and describes it,
