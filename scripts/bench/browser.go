@@ -16,7 +16,7 @@ import (
 
 // newBrowser starts headless Chromium with a fresh profile (the flags of
 // FACTS.md: WebGL through SwiftShader, no background traffic).
-func newBrowser(ctx context.Context, o options, profile string) (context.Context, context.CancelFunc) {
+func newBrowser(ctx context.Context, o options, profile string, extra ...chromedp.ExecAllocatorOption) (context.Context, context.CancelFunc) {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(o.chromium),
 		chromedp.NoSandbox,
@@ -26,6 +26,7 @@ func newBrowser(ctx context.Context, o options, profile string) (context.Context
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("enable-unsafe-swiftshader", true),
 	)
+	opts = append(opts, extra...)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	tab, cancelTab := chromedp.NewContext(alloc)
 	return tab, func() { cancelTab(); cancelAlloc() }

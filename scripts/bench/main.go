@@ -81,6 +81,7 @@ type options struct {
 	root          string
 	profile       string
 	profPage      string
+	tiering       bool
 }
 
 func main() {
@@ -97,6 +98,7 @@ func main() {
 	coldOf := flag.String("cold-of", "camlens,camlens-embed,camlens-core,tfjs", "the cold starts to run: a comma-separated `list` of camlens (the app), camlens-embed (embed.html with an image), camlens-core, tfjs")
 	flag.StringVar(&o.profile, "profile", "", "only profile one cold start of the CamLens core page: write the V8 CPU profile to `file` (.cpuprofile) and print where the main thread's time went")
 	flag.StringVar(&o.profPage, "profile-page", "core", "the page -profile records: core (the core alone) or app (index.html; the app is built)")
+	flag.BoolVar(&o.tiering, "tiering", false, "only trace V8's compiles during one cold start of the app: print what it compiled of camlens.wasm before the first heatmap, with TurboFan's largest compiles by function name")
 	flag.StringVar(&o.chromium, "chromium", "/usr/bin/chromium", "Chromium `binary`")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -131,6 +133,9 @@ func main() {
 		logf("wrote the CPU profile %s (open it in Chromium's DevTools, Performance panel)", o.profile)
 		return
 	}
+	if o.tiering {
+		return
+	}
 	data, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
 		log.Fatal(err)
@@ -163,6 +168,17 @@ func run(ctx context.Context, o options) (*results, error) {
 	}
 	defer b.close()
 	res.Info.Compression = b.compression
+	if o.tiering {
+		if b.site == nil {
+			return nil, fmt.Errorf("bench: -tiering: %s", b.siteErr)
+		}
+		sum, err := b.traceTiering(ctx, o, b.site.url)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Print(sum)
+		return res, nil
+	}
 	if o.profile != "" {
 		origin, page, done := b.bench.url, b.bench.url+"/bench/cold-camlens.html", `window.coldResult || window.coldError`
 		switch {

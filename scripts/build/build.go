@@ -332,7 +332,15 @@ func prepareOut(out string) error {
 // goBuildWasm builds pkg for js/wasm into out, stripped, with the go.mod
 // file modfile instead of the repository's ("" for the repository's).
 func goBuildWasm(ctx context.Context, root, pkg, out, modfile string) error {
-	args := []string{"build", "-trimpath", "-ldflags=-s -w"}
+	return goBuild(ctx, root, pkg, out, modfile, true)
+}
+
+// goBuild is goBuildWasm, stripped or with the symbols.
+func goBuild(ctx context.Context, root, pkg, out, modfile string, strip bool) error {
+	args := []string{"build", "-trimpath"}
+	if strip {
+		args = append(args, "-ldflags=-s -w")
+	}
 	if modfile != "" {
 		args = append(args, "-modfile", modfile)
 	}

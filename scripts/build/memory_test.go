@@ -255,3 +255,34 @@ func FuzzImportMemory(f *testing.F) {
 		}
 	})
 }
+
+func TestWasmFunctionNames(t *testing.T) {
+	// A module with a name section: module name (subsection 0), then
+	// function names (subsection 1) for functions 3 and 7.
+	var funcs []byte
+	funcs = appendU32(funcs, 2)
+	funcs = appendName(appendU32(funcs, 3), "main.f")
+	funcs = appendName(appendU32(funcs, 7), "runtime.g")
+	var body []byte
+	body = appendName(body, "name")
+	body = append(body, 0)
+	body = appendU32(body, uint32(len(appendName(nil, "m"))))
+	body = appendName(body, "m")
+	body = append(body, 1)
+	body = appendU32(body, uint32(len(funcs)))
+	body = append(body, funcs...)
+	bin := appendSection(append([]byte(nil), wasmHeader...), 0, body)
+	names, err := wasmFunctionNames(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 2 || names[3] != "main.f" || names[7] != "runtime.g" {
+		t.Errorf("names = %v", names)
+	}
+	if _, err := wasmFunctionNames(append([]byte(nil), wasmHeader...)); err == nil {
+		t.Error("no error for a module without names")
+	}
+	if _, err := wasmFunctionNames(bin[:len(bin)-3]); err == nil {
+		t.Error("no error for a cut name section")
+	}
+}
