@@ -87,20 +87,31 @@ func (c *cur) str() (string, bool) {
 		return "", false
 	}
 	start := c.i
-	for c.i < len(c.b) {
-		switch ch := c.b[c.i]; {
-		case ch == '"':
-			s := c.b[start:c.i]
-			c.i++
-			return string(s), utf8.Valid(s)
-		case ch == '\\':
-			return c.escaped(start)
-		case ch < 0x20:
-			return "", false
-		}
+	c.i += plain(c.b[c.i:])
+	switch {
+	case c.i == len(c.b):
+		return "", false
+	case c.b[c.i] == '"':
+		s := c.b[start:c.i]
 		c.i++
+		return string(s), utf8.Valid(s)
+	case c.b[c.i] == '\\':
+		return c.escaped(start)
 	}
-	return "", false
+	return "", false // a control character
+}
+
+// plain returns the length of b's first run of bytes that are neither a
+// quote, a backslash nor a control character.
+//
+//go:noinline
+func plain(b []byte) int {
+	for i, ch := range b {
+		if ch == '"' || ch == '\\' || ch < 0x20 {
+			return i
+		}
+	}
+	return len(b)
 }
 
 // escaped finishes a string that started at start and has an escape at
@@ -108,17 +119,17 @@ func (c *cur) str() (string, bool) {
 func (c *cur) escaped(start int) (string, bool) {
 	out := append([]byte(nil), c.b[start:c.i]...)
 	for c.i < len(c.b) {
-		ch := c.b[c.i]
-		switch {
+		n := plain(c.b[c.i:])
+		out = append(out, c.b[c.i:c.i+n]...)
+		if c.i += n; c.i == len(c.b) {
+			break
+		}
+		switch ch := c.b[c.i]; {
 		case ch == '"':
 			c.i++
 			return string(out), utf8.Valid(out)
 		case ch < 0x20:
 			return "", false
-		case ch != '\\':
-			out = append(out, ch)
-			c.i++
-			continue
 		}
 		if c.i+1 >= len(c.b) {
 			return "", false
@@ -292,42 +303,56 @@ func (c *cur) object(member func(key string) bool) bool {
 		return false
 	}
 	c.depth++
-	defer func() { c.depth-- }()
+	ok := c.members(member)
+	c.depth--
+	return ok
+}
+
+// members reads an object's members and its closing brace.
+func (c *cur) members(member func(key string) bool) bool {
 	if c.eat('}') {
 		return true
 	}
-	var seen []string
-	var seenSet map[string]bool
+	var seen keySet
 	for {
 		k, ok := c.str()
-		if !ok || !c.eat(':') {
-			return false
-		}
-		if seenSet != nil {
-			if seenSet[k] {
-				return false
-			}
-			seenSet[k] = true
-		} else {
-			for _, s := range seen {
-				if s == k {
-					return false
-				}
-			}
-			if seen = append(seen, k); len(seen) > 16 {
-				seenSet = make(map[string]bool, 2*len(seen))
-				for _, s := range seen {
-					seenSet[s] = true
-				}
-			}
-		}
-		if !member(k) {
+		if !ok || !c.eat(':') || !seen.add(k) || !member(k) {
 			return false
 		}
 		if !c.eat(',') {
 			return c.eat('}')
 		}
 	}
+}
+
+// keySet holds an object's keys so far: a list while it is short, a map
+// after that.
+type keySet struct {
+	list []string
+	set  map[string]bool
+}
+
+// add adds k and reports whether it was new.
+func (s *keySet) add(k string) bool {
+	if s.set != nil {
+		if s.set[k] {
+			return false
+		}
+		s.set[k] = true
+		return true
+	}
+	for _, e := range s.list {
+		if e == k {
+			return false
+		}
+	}
+	if s.list = append(s.list, k); len(s.list) > 16 {
+		s.set = make(map[string]bool, 2*len(s.list))
+		for _, e := range s.list {
+			s.set[e] = true
+		}
+	}
+	return true
 }
 
 // array reads an array, calling elem with the cursor at each element; n is
@@ -337,7 +362,13 @@ func (c *cur) array(elem func() bool) (n int, ok bool) {
 		return 0, false
 	}
 	c.depth++
-	defer func() { c.depth-- }()
+	n, ok = c.elements(elem)
+	c.depth--
+	return n, ok
+}
+
+// elements reads an array's elements and its closing bracket.
+func (c *cur) elements(elem func() bool) (n int, ok bool) {
 	if c.eat(']') {
 		return 0, true
 	}

@@ -66,7 +66,11 @@ func errf(sentinel error, format string, args ...any) error {
 
 // opParams says which weight tensors a node of each op has, as parameter
 // names (the tensor is "<node>.<param>"). It is the list of ops of format
-// version 1; ok is false for any other op.
+// version 1; ok is false for any other op. Not inlined: its string switch
+// would make checkNodeSpec, which runs for every node, large enough for V8
+// to optimise it during a cold start.
+//
+//go:noinline
 func opParams(op string) (required, optional []string, ok bool) {
 	switch op {
 	case "conv2d", "dense":

@@ -374,51 +374,79 @@ func decodeTensorInfo(js headerJSON, mb member) (*tensorInfo, error) {
 	if err := js.strict(mb.value, &h); err != nil {
 		return nil, errf(ErrInvalid, "%s: %v", where(), err)
 	}
+	ti, err := tensorInfoOf(mb.key, &h)
+	if p, ok := err.(*entryProblem); ok {
+		return nil, errf(p.sentinel, "%s: %s", where(), p.msg)
+	}
+	return ti, err
+}
+
+// entryProblem is what is wrong with a tensor entry: the sentinel error and
+// the message that follow where the entry is.
+type entryProblem struct {
+	sentinel error
+	msg      string
+}
+
+func (p *entryProblem) Error() string { return p.msg }
+
+// tensorInfoOf checks a decoded tensor entry; its errors are
+// *entryProblem. (A function of its own, small enough that V8 leaves it
+// unoptimised: see parseWith.)
+func tensorInfoOf(name string, h *tensorEntry) (*tensorInfo, error) {
 	switch {
 	case h.Dtype == nil:
-		return nil, errf(ErrInvalid, "%s: no dtype", where())
+		return nil, &entryProblem{ErrInvalid, "no dtype"}
 	case h.Shape == nil:
-		return nil, errf(ErrInvalid, "%s: no shape", where())
+		return nil, &entryProblem{ErrInvalid, "no shape"}
 	case h.DataOffsets == nil || len(*h.DataOffsets) != 2:
-		return nil, errf(ErrInvalid, "%s: data_offsets must be [begin, end]", where())
+		return nil, &entryProblem{ErrInvalid, "data_offsets must be [begin, end]"}
 	}
-	ti := &tensorInfo{name: mb.key, dtype: *h.Dtype}
+	ti := &tensorInfo{name: name, dtype: *h.Dtype}
 	size := dtypeSize(ti.dtype)
 	if size == 0 {
-		return nil, errf(ErrInvalid, "%s: dtype %.32q is not supported (format version %s has %s and %s)", where(), ti.dtype, Version, DtypeF32, DtypeI8)
+		return nil, &entryProblem{ErrInvalid, fmt.Sprintf("dtype %.32q is not supported (format version %s has %s and %s)", ti.dtype, Version, DtypeF32, DtypeI8)}
 	}
-	shape := *h.Shape
-	if len(shape) > MaxRank {
-		return nil, errf(ErrInvalid, "%s: rank %d over the limit %d", where(), len(shape), MaxRank)
-	}
-	ti.shape = make([]int, len(shape))
-	for i, d := range shape {
-		if d < 0 {
-			return nil, errf(ErrInvalid, "%s: shape %v has a negative dimension", where(), shape)
-		}
-		if d > tensor.MaxElements {
-			return nil, errf(ErrTooLarge, "%s: shape %v: dimension %d over %d elements", where(), shape, i, tensor.MaxElements)
-		}
-		ti.shape[i] = int(d)
+	var err error
+	if ti.shape, err = shapeOf(*h.Shape); err != nil {
+		return nil, err
 	}
 	n, err := tensor.NumElements(ti.shape)
 	if err != nil {
-		return nil, errf(ErrTooLarge, "%s: %v", where(), err)
+		return nil, &entryProblem{ErrTooLarge, err.Error()}
 	}
 	ti.n = n
 	ti.begin, ti.end = (*h.DataOffsets)[0], (*h.DataOffsets)[1]
 	switch {
 	case ti.begin < 0 || ti.end < 0:
-		return nil, errf(ErrInvalid, "%s: data_offsets [%d, %d] are negative", where(), ti.begin, ti.end)
+		return nil, &entryProblem{ErrInvalid, fmt.Sprintf("data_offsets [%d, %d] are negative", ti.begin, ti.end)}
 	case ti.begin > ti.end:
-		return nil, errf(ErrInvalid, "%s: data_offsets [%d, %d] end before they begin", where(), ti.begin, ti.end)
+		return nil, &entryProblem{ErrInvalid, fmt.Sprintf("data_offsets [%d, %d] end before they begin", ti.begin, ti.end)}
 	case ti.end > MaxFileBytes:
-		return nil, errf(ErrInvalid, "%s: data_offsets [%d, %d] out of range (files are at most %d bytes)", where(), ti.begin, ti.end, MaxFileBytes)
+		return nil, &entryProblem{ErrInvalid, fmt.Sprintf("data_offsets [%d, %d] out of range (files are at most %d bytes)", ti.begin, ti.end, MaxFileBytes)}
 	}
 	if want := int64(n) * int64(size); ti.end-ti.begin != want {
-		return nil, errf(ErrInvalid, "%s: %s shape %v needs %d bytes, data_offsets [%d, %d] hold %d", where(), ti.dtype, ti.shape, want, ti.begin, ti.end, ti.end-ti.begin)
+		return nil, &entryProblem{ErrInvalid, fmt.Sprintf("%s shape %v needs %d bytes, data_offsets [%d, %d] hold %d", ti.dtype, ti.shape, want, ti.begin, ti.end, ti.end-ti.begin)}
 	}
 	return ti, nil
+}
+
+// shapeOf checks a shape's rank and dimensions, as tensorInfoOf does.
+func shapeOf(shape []int64) ([]int, error) {
+	if len(shape) > MaxRank {
+		return nil, &entryProblem{ErrInvalid, fmt.Sprintf("rank %d over the limit %d", len(shape), MaxRank)}
+	}
+	out := make([]int, len(shape))
+	for i, d := range shape {
+		if d < 0 {
+			return nil, &entryProblem{ErrInvalid, fmt.Sprintf("shape %v has a negative dimension", shape)}
+		}
+		if d > tensor.MaxElements {
+			return nil, &entryProblem{ErrTooLarge, fmt.Sprintf("shape %v: dimension %d over %d elements", shape, i, tensor.MaxElements)}
+		}
+		out[i] = int(d)
+	}
+	return out, nil
 }
 
 // tensorEntry is a tensor's entry in the header as it is written.

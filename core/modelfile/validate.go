@@ -144,19 +144,31 @@ func checkNodeSpec(i int, ns *nn.NodeSpec, input string, seen map[string]bool, p
 	if !ok {
 		return errf(ErrInvalid, "graph node %q: op %q is not in format version %s", ns.Name, ns.Op, Version)
 	}
-	for _, in := range ns.Inputs {
-		if in != input && !seen[in] {
-			return errf(ErrInvalid, "graph node %q: input %q is not the graph input or an earlier node", ns.Name, in)
-		}
+	if in, ok := unknownInput(ns.Inputs, input, seen); ok {
+		return errf(ErrInvalid, "graph node %q: input %q is not the graph input or an earlier node", ns.Name, in)
 	}
 	seen[ns.Name] = true
-	for _, p := range req {
-		params[ns.Name+"."+p] = paramRef{ns.Name, ns.Op, p, true}
-	}
-	for _, p := range opt {
-		params[ns.Name+"."+p] = paramRef{ns.Name, ns.Op, p, false}
-	}
+	addParams(params, ns, req, true)
+	addParams(params, ns, opt, false)
 	return nil
+}
+
+// unknownInput returns the first of inputs that is neither input nor in
+// seen.
+func unknownInput(inputs []string, input string, seen map[string]bool) (string, bool) {
+	for _, in := range inputs {
+		if in != input && !seen[in] {
+			return in, true
+		}
+	}
+	return "", false
+}
+
+// addParams adds the tensor names of ns's parameters ps to params.
+func addParams(params map[string]paramRef, ns *nn.NodeSpec, ps []string, required bool) {
+	for _, p := range ps {
+		params[ns.Name+"."+p] = paramRef{ns.Name, ns.Op, p, required}
+	}
 }
 
 // checkWeightNames checks that every required parameter is present (has)

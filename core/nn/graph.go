@@ -105,21 +105,9 @@ func (g *Graph) add(i int, inShape []int, weights map[string]*tensor.Tensor) err
 		return err
 	}
 	n := &Node{Spec: *ns, Const: true}
-	shapes := make([][]int, len(ns.Inputs))
-	for j, in := range ns.Inputs {
-		if in == g.Spec.Input.Name {
-			n.In = append(n.In, InputIndex)
-			shapes[j] = inShape
-			n.Const = false
-			continue
-		}
-		k, ok := g.index[in]
-		if !ok {
-			return fmt.Errorf("nn: node %q: input %q is not the graph input or an earlier node", ns.Name, in)
-		}
-		n.In = append(n.In, k)
-		shapes[j] = g.Nodes[k].Shape
-		n.Const = n.Const && g.Nodes[k].Const
+	shapes, err := g.connect(n, inShape)
+	if err != nil {
+		return err
 	}
 	op, err := b(ns, weightMap{ns.Name, weights})
 	if err != nil {
@@ -135,6 +123,28 @@ func (g *Graph) add(i int, inShape []int, weights map[string]*tensor.Tensor) err
 	g.index[ns.Name] = len(g.Nodes)
 	g.Nodes = append(g.Nodes, n)
 	return nil
+}
+
+// connect resolves the inputs of n (whose Spec is set) to node indices,
+// sets n.In and n.Const and returns the input shapes.
+func (g *Graph) connect(n *Node, inShape []int) ([][]int, error) {
+	shapes := make([][]int, len(n.Spec.Inputs))
+	for j, in := range n.Spec.Inputs {
+		if in == g.Spec.Input.Name {
+			n.In = append(n.In, InputIndex)
+			shapes[j] = inShape
+			n.Const = false
+			continue
+		}
+		k, ok := g.index[in]
+		if !ok {
+			return nil, fmt.Errorf("nn: node %q: input %q is not the graph input or an earlier node", n.Spec.Name, in)
+		}
+		n.In = append(n.In, k)
+		shapes[j] = g.Nodes[k].Shape
+		n.Const = n.Const && g.Nodes[k].Const
+	}
+	return shapes, nil
 }
 
 // Index returns the index of the named node, InputIndex for the graph
