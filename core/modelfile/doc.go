@@ -14,7 +14,10 @@
 // and the graph's references to weights. Its errors start with
 // "modelfile:", say what is wrong and where (tensor name, byte offset) and
 // wrap a sentinel (ErrTruncated, ErrNotModelFile, ErrVersion, ErrTooLarge
-// or ErrInvalid) for errors.Is.
+// or ErrInvalid) for errors.Is. The header's JSON is read by a small
+// decoder for the canonical form that Write and Python's json module
+// produce; anything else, and every error, is left to encoding/json, with
+// the same result (fastjson.go says why).
 //
 // Write is deterministic: the same Model always gives the same bytes.
 package modelfile
