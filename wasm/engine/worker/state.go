@@ -325,6 +325,13 @@ func renderBase(img image.Image, g imaging.Geometry, minSide int) *image.RGBA {
 		int(math.Round(float64(g.Crop.Min.X-g.Canvas.Min.X)*sx)), int(math.Round(float64(g.Crop.Min.Y-g.Canvas.Min.Y)*sy)),
 		int(math.Round(float64(g.Crop.Max.X-g.Canvas.Min.X)*sx)), int(math.Round(float64(g.Crop.Max.Y-g.Canvas.Min.Y)*sy)),
 	)
+	if src, ok := img.(*image.RGBA); ok && dst.Size() == g.Crop.Size() {
+		// At scale 1 the bilinear kernel copies (TestRenderBaseCopies): a
+		// copy spares the kernel scaler's loops, tens of milliseconds in
+		// freshly loaded WebAssembly on the way to the first heatmap.
+		draw.Draw(out, dst, src, g.Crop.Min, draw.Src)
+		return out
+	}
 	draw.BiLinear.Scale(out, dst, img, g.Crop, draw.Src, nil)
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"image"
+	"image/color"
 	"image/draw"
 	"image/png"
 	"slices"
@@ -468,6 +469,45 @@ func TestRenderBase(t *testing.T) {
 			if c := b.RGBAAt(x, y); c.R != want || c.A != 255 {
 				t.Fatalf("base(%d, %d) = %v, want grey %d", x, y, c, want)
 			}
+		}
+	}
+}
+
+// TestRenderBaseCopies: where the crop is not scaled, renderBase copies
+// an image.RGBA; the result is what the bilinear scaler gives.
+func TestRenderBaseCopies(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 90, 70))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i*7 + i/13)
+		if i%4 == 3 {
+			img.Pix[i] = 255
+		}
+	}
+	for _, tc := range []struct {
+		fit  string
+		crop image.Rectangle
+	}{
+		{"pad-square", image.Rect(5, 3, 65, 63)},   // square: the canvas is the crop
+		{"pad-square", image.Rect(10, 20, 70, 50)}, // padded above and below
+		{"stretch", image.Rect(0, 0, 90, 70)},
+	} {
+		g, err := imaging.InputGeometry(img.Bounds(), tc.crop, modelfile.Preprocess{
+			Width: 16, Height: 16, Channels: "RGB", Fit: tc.fit, Resize: "bilinear", Scale: 1,
+			Mean: []float32{0, 0, 0}, Std: []float32{1, 1, 1},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := renderBase(img, g, 16)
+		if got.Rect.Size() != g.Canvas.Size() {
+			t.Fatalf("%s %v: base %v for canvas %v: scaled, the test wants scale 1", tc.fit, tc.crop, got.Rect, g.Canvas)
+		}
+		want := image.NewRGBA(got.Rect)
+		draw.Draw(want, want.Rect, image.NewUniform(color.RGBA{0, 0, 0, 255}), image.Point{}, draw.Src)
+		off := g.Crop.Min.Sub(g.Canvas.Min)
+		xdraw.BiLinear.Scale(want, g.Crop.Sub(g.Crop.Min).Add(off), img, g.Crop, xdraw.Src, nil)
+		if !bytes.Equal(got.Pix, want.Pix) {
+			t.Errorf("%s %v: the copy differs from the bilinear scaler's result", tc.fit, tc.crop)
 		}
 	}
 }
