@@ -96,22 +96,29 @@ func rowRGBA(planes [][]float32, s []byte, luma, premul bool) {
 	if luma {
 		l := planes[0][:w]
 		for x := range l {
-			r, g, b := nrgb(s[4*x:4*x+4:4*x+4], premul)
-			l[x] = lumaOf(r, g, b)
+			px := s[4*x : 4*x+4 : 4*x+4]
+			if premul && px[3] != 255 {
+				l[x] = lumaOf(unpremultiply(px))
+				continue
+			}
+			l[x] = lumaOf(float32(px[0]), float32(px[1]), float32(px[2]))
 		}
 		return
 	}
 	pr, pg, pb := planes[0][:w], planes[1][:w], planes[2][:w]
 	for x := range pr {
-		pr[x], pg[x], pb[x] = nrgb(s[4*x:4*x+4:4*x+4], premul)
+		px := s[4*x : 4*x+4 : 4*x+4]
+		if premul && px[3] != 255 {
+			pr[x], pg[x], pb[x] = unpremultiply(px)
+			continue
+		}
+		pr[x], pg[x], pb[x] = float32(px[0]), float32(px[1]), float32(px[2])
 	}
 }
 
-// nrgb returns the un-premultiplied colour of one RGBA pixel.
-func nrgb(px []byte, premul bool) (r, g, b float32) {
-	if !premul || px[3] == 255 {
-		return float32(px[0]), float32(px[1]), float32(px[2])
-	}
+// unpremultiply returns the colour of an alpha-premultiplied RGBA pixel
+// that is not opaque, un-premultiplied.
+func unpremultiply(px []byte) (r, g, b float32) {
 	c := color.NRGBAModel.Convert(color.RGBA{px[0], px[1], px[2], px[3]}).(color.NRGBA)
 	return float32(c.R), float32(c.G), float32(c.B)
 }
