@@ -482,6 +482,8 @@ func fastObject(b []byte, base int64, maxMembers int) ([]member, error) {
 		if !c.skip() {
 			return false
 		}
+		// off is the value's offset too, not the key's: offsets only go
+		// into error messages, and those come from encoding/json's path.
 		out = append(out, member{key: key, value: b[v:c.i:c.i], off: base + int64(v), voff: base + int64(v)})
 		return true
 	})

@@ -30,11 +30,11 @@ func TestFastJSONReadsShippedModels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fast, err := parseWith(data, fastJSON)
+			fast, err := parseUsing(data, fastJSON)
 			if err != nil {
 				t.Fatalf("the fast decoder gave up: %v", err)
 			}
-			std, err := parseWith(data, stdJSON)
+			std, err := parseUsing(data, stdJSON)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,6 +43,15 @@ func TestFastJSONReadsShippedModels(t *testing.T) {
 			}
 		})
 	}
+}
+
+// parseUsing parses a model file with the JSON decoding js only.
+func parseUsing(data []byte, js headerJSON) (*Model, error) {
+	header, err := headerOf(data)
+	if err != nil {
+		return nil, err
+	}
+	return parseWith(data, header, js)
 }
 
 // fill sets every field of the struct v points to a non-zero value (every
@@ -193,7 +202,7 @@ func TestFastJSONFallsBack(t *testing.T) {
 	// encoding/json matches a key of another case to a field; the fast
 	// decoder leaves that to it.
 	other := rewrite(`"dtype"`, `"DType"`)
-	if _, err := parseWith(other, fastJSON); err == nil {
+	if _, err := parseUsing(other, fastJSON); err == nil {
 		t.Fatal("the fast decoder read a key of another case")
 	}
 	got, err := Parse(other)
@@ -206,7 +215,7 @@ func TestFastJSONFallsBack(t *testing.T) {
 
 	// Errors come from encoding/json's path, with its messages.
 	dup := rewrite(`"__metadata__":{`, `"__metadata__":{"version":"1",`)
-	if _, err := parseWith(dup, fastJSON); err == nil {
+	if _, err := parseUsing(dup, fastJSON); err == nil {
 		t.Fatal("the fast decoder read a duplicate key")
 	}
 	if _, err := Parse(dup); err == nil || !strings.Contains(err.Error(), `duplicate key "version"`) {

@@ -86,29 +86,32 @@ type member struct {
 	off, voff int64
 }
 
-func parse(data []byte) (*Model, error) {
-	// The fast JSON decoder first; encoding/json for anything it cannot
-	// read and for every error (see fastjson.go).
-	if m, err := parseWith(data, fastJSON); err == nil {
-		return m, nil
-	}
-	return parseWith(data, stdJSON)
-}
+// headerOffset is the file offset of the JSON header.
+const headerOffset = 8
 
-// parseWith parses a model file with the JSON decoding js. Each step is
-// a function of its own: in js/wasm every jump in a large function costs
-// V8's tier-up budget in proportion to the function's size, and V8 would
-// otherwise compile this one-off code again, optimised, on a background
-// thread while the engine starts.
-func parseWith(data []byte, js headerJSON) (*Model, error) {
+func parse(data []byte) (*Model, error) {
 	header, err := headerOf(data)
 	if err != nil {
 		return nil, err
 	}
-	const hoff = 8 // file offset of the header
-	buf := data[hoff+len(header):]
-	dataOff := int64(hoff + len(header)) // file offset of the data buffer
-	md, tensorMembers, err := decodeHeader(js, header, hoff)
+	// The fast JSON decoder first; encoding/json for anything it cannot
+	// read and for every error (see fastjson.go).
+	if m, err := parseWith(data, header, fastJSON); err == nil {
+		return m, nil
+	}
+	return parseWith(data, header, stdJSON)
+}
+
+// parseWith parses a model file whose layout headerOf has checked, with
+// the JSON decoding js. Each step is
+// a function of its own: in js/wasm every jump in a large function costs
+// V8's tier-up budget in proportion to the function's size, and V8 would
+// otherwise compile this one-off code again, optimised, on a background
+// thread while the engine starts.
+func parseWith(data, header []byte, js headerJSON) (*Model, error) {
+	buf := data[headerOffset+len(header):]
+	dataOff := int64(headerOffset + len(header)) // file offset of the data buffer
+	md, tensorMembers, err := decodeHeader(js, header, headerOffset)
 	if err != nil {
 		return nil, err
 	}
@@ -162,8 +165,7 @@ func headerOf(data []byte) ([]byte, error) {
 	if hlen > uint64(len(data)-8) {
 		return nil, errf(ErrTruncated, "header length %d but only %d bytes follow the length field", hlen, len(data)-8)
 	}
-	header := data[8 : 8+hlen]
-	const hoff = 8 // file offset of the header
+	header := data[headerOffset : headerOffset+hlen]
 	if len(header) < 2 || header[0] != '{' {
 		return nil, errf(ErrNotModelFile, "header (file byte 8) does not start with '{': not a safetensors file")
 	}
@@ -176,7 +178,7 @@ func headerOf(data []byte) ([]byte, error) {
 			}
 			i += size
 		}
-		return nil, errf(ErrInvalid, "header is not valid UTF-8 (file byte %d)", hoff+i)
+		return nil, errf(ErrInvalid, "header is not valid UTF-8 (file byte %d)", headerOffset+i)
 	}
 	return header, nil
 }
