@@ -205,13 +205,7 @@ func (s *state) imageSet(img image.Image, name, format string) Fields {
 	b := img.Bounds()
 	pw, ph := fitSide(b.Dx(), b.Dy(), PreviewSide)
 	prev := image.NewRGBA(image.Rect(0, 0, pw, ph))
-	if pw == b.Dx() && ph == b.Dy() {
-		// Full size: a copy (with std's fast conversions) gives what the
-		// scaler would, without its 0.3 s in freshly loaded WebAssembly.
-		draw.Draw(prev, prev.Bounds(), img, b.Min, draw.Src)
-	} else {
-		draw.BiLinear.Scale(prev, prev.Bounds(), img, b, draw.Src, nil)
-	}
+	drawScaled(prev, prev.Bounds(), img, b)
 	return Fields{
 		"width": b.Dx(), "height": b.Dy(), "format": format, "decoder": "go",
 		"preview": Fields{"w": pw, "h": ph, "data": prev.Pix},
@@ -325,15 +319,22 @@ func renderBase(img image.Image, g imaging.Geometry, minSide int) *image.RGBA {
 		int(math.Round(float64(g.Crop.Min.X-g.Canvas.Min.X)*sx)), int(math.Round(float64(g.Crop.Min.Y-g.Canvas.Min.Y)*sy)),
 		int(math.Round(float64(g.Crop.Max.X-g.Canvas.Min.X)*sx)), int(math.Round(float64(g.Crop.Max.Y-g.Canvas.Min.Y)*sy)),
 	)
-	if src, ok := img.(*image.RGBA); ok && dst.Size() == g.Crop.Size() {
-		// At scale 1 the bilinear kernel copies (TestRenderBaseCopies): a
-		// copy spares the kernel scaler's loops, tens of milliseconds in
-		// freshly loaded WebAssembly on the way to the first heatmap.
-		draw.Draw(out, dst, src, g.Crop.Min, draw.Src)
-		return out
-	}
-	draw.BiLinear.Scale(out, dst, img, g.Crop, draw.Src, nil)
+	drawScaled(out, dst, img, g.Crop)
 	return out
+}
+
+// drawScaled draws the part sr of src into the part dr of dst, scaled
+// bilinearly. Where nothing is scaled it copies (with std's fast
+// conversions): at scale 1 the bilinear kernel gives the same pixels
+// (TestRenderBaseCopies), and the copy spares its loops, tens to hundreds
+// of milliseconds in freshly loaded WebAssembly on the way to the first
+// heatmap.
+func drawScaled(dst *image.RGBA, dr image.Rectangle, src image.Image, sr image.Rectangle) {
+	if dr.Size() == sr.Size() {
+		draw.Draw(dst, dr, src, sr.Min, draw.Src)
+		return
+	}
+	draw.BiLinear.Scale(dst, dr, src, sr, draw.Src, nil)
 }
 
 // explain runs one explanation on the current session.

@@ -474,23 +474,35 @@ func TestRenderBase(t *testing.T) {
 }
 
 // TestRenderBaseCopies: where the crop is not scaled, renderBase copies
-// an image.RGBA; the result is what the bilinear scaler gives.
+// the photo (an image.RGBA as the page decodes it, an image.YCbCr as Go's
+// JPEG decoder gives); the result is what the bilinear scaler gives.
 func TestRenderBaseCopies(t *testing.T) {
-	img := image.NewRGBA(image.Rect(0, 0, 90, 70))
-	for i := range img.Pix {
-		img.Pix[i] = byte(i*7 + i/13)
+	rgba := image.NewRGBA(image.Rect(0, 0, 90, 70))
+	for i := range rgba.Pix {
+		rgba.Pix[i] = byte(i*7 + i/13)
 		if i%4 == 3 {
-			img.Pix[i] = 255
+			rgba.Pix[i] = 255
 		}
 	}
+	ycc := image.NewYCbCr(rgba.Rect, image.YCbCrSubsampleRatio420)
+	for i := range ycc.Y {
+		ycc.Y[i] = byte(i * 5)
+	}
+	for i := range ycc.Cb {
+		ycc.Cb[i], ycc.Cr[i] = byte(i*3), byte(255-i)
+	}
 	for _, tc := range []struct {
+		img  image.Image
 		fit  string
 		crop image.Rectangle
 	}{
-		{"pad-square", image.Rect(5, 3, 65, 63)},   // square: the canvas is the crop
-		{"pad-square", image.Rect(10, 20, 70, 50)}, // padded above and below
-		{"stretch", image.Rect(0, 0, 90, 70)},
+		{rgba, "pad-square", image.Rect(5, 3, 65, 63)},   // square: the canvas is the crop
+		{rgba, "pad-square", image.Rect(10, 20, 70, 50)}, // padded above and below
+		{rgba, "stretch", image.Rect(0, 0, 90, 70)},
+		{ycc, "pad-square", image.Rect(5, 3, 65, 63)},
+		{ycc, "stretch", image.Rect(0, 0, 90, 70)},
 	} {
+		img := tc.img
 		g, err := imaging.InputGeometry(img.Bounds(), tc.crop, modelfile.Preprocess{
 			Width: 16, Height: 16, Channels: "RGB", Fit: tc.fit, Resize: "bilinear", Scale: 1,
 			Mean: []float32{0, 0, 0}, Std: []float32{1, 1, 1},
