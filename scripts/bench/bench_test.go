@@ -269,3 +269,31 @@ func TestQuickBrowserRun(t *testing.T) {
 		t.Errorf("native throughput: %+v (%v)", r.Native, r.Errors["native"])
 	}
 }
+
+// TestSummarizeTiering: the compiles of the module with the most of them
+// (camlens.wasm) count up to the page's first-explanation mark, by name.
+func TestSummarizeTiering(t *testing.T) {
+	trace := strings.Join([]string{
+		`Compiled function 0xa#5 using Liftoff, took 100 μs and 13584 bytes; bodysize 40 codesize 196`,
+		`Compiled function 0xa#6 using TurboFan, took 2500 μs and 649640 / 1471408 max/total bytes; bodysize 2040 codesize 5056 name wasm-function#6`,
+		`Compiled function 0xa#7 using TurboFan, took 900 μs and 9 / 9 max/total bytes; bodysize 300 codesize 10 name wasm-function#7`,
+		`Compiled function 0xb#1 using TurboFan, took 99000 μs and 9 / 9 max/total bytes; bodysize 77 codesize 10 name wasm-function#1`,
+		`[1:1:INFO:CONSOLE:1] "camlens-mark camlens:first-explanation 2500", source:  (1)`,
+		`Compiled function 0xa#8 using TurboFan, took 70000 μs and 9 / 9 max/total bytes; bodysize 900 codesize 10 name wasm-function#8`,
+	}, "\n")
+	got := summarizeTiering([]byte(trace), map[uint32]string{6: "core.parse"})
+	for _, want := range []string{
+		"Liftoff      1 functions,     0.0 KB of WebAssembly,     0.1 ms",
+		"TurboFan     2 functions,     2.3 KB of WebAssembly,     3.4 ms",
+		"2.5 ms    2040 bytes  core.parse",
+		"0.9 ms     300 bytes  wasm-function[7]",
+		"camlens:first-explanation 2500",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("summary lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "99.0 ms") || strings.Contains(got, "70.0 ms") {
+		t.Errorf("summary counts another module's compile or one after the first heatmap:\n%s", got)
+	}
+}

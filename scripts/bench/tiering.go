@@ -84,11 +84,11 @@ var (
 	markLine    = regexp.MustCompile(`"camlens-mark (\S+) (\d+)"`)
 )
 
+// compile is one line of V8's trace: a function of a module compiled by
+// a tier, in us microseconds, body bytes of WebAssembly.
 type compile struct {
-	name       string
-	tier       string
-	us, body   int
-	beforeDone bool
+	module, name, tier string
+	us, body           int
 }
 
 // summarizeTiering reads the trace (V8's lines and the page's marks, in
@@ -98,7 +98,6 @@ type compile struct {
 func summarizeTiering(trace []byte, names map[uint32]string) string {
 	var all []compile
 	byModule := map[string]int{}
-	module := map[int]string{}
 	marks := []string{}
 	done := false
 	sc := bufio.NewScanner(bytes.NewReader(trace))
@@ -123,9 +122,8 @@ func summarizeTiering(trace []byte, names map[uint32]string) string {
 		if name == "" {
 			name = "wasm-function[" + m[2] + "]"
 		}
-		module[len(all)] = m[1]
 		byModule[m[1]]++
-		all = append(all, compile{name: name, tier: m[3], us: us, body: body})
+		all = append(all, compile{module: m[1], name: name, tier: m[3], us: us, body: body})
 	}
 	main, most := "", 0
 	for k, n := range byModule {
@@ -140,8 +138,8 @@ func summarizeTiering(trace []byte, names map[uint32]string) string {
 	type total struct{ n, us, body int }
 	tiers := map[string]*total{}
 	var turbofan []compile
-	for i, c := range all {
-		if module[i] != main {
+	for _, c := range all {
+		if c.module != main {
 			continue
 		}
 		t := tiers[c.tier]
