@@ -193,7 +193,7 @@ func Build(ctx context.Context, opt Options) (*Report, error) {
 	}
 	logf("build: go build ./wasm/camlens (js/wasm)")
 	dst := filepath.Join(opt.Out, "camlens.wasm")
-	if err := goBuildWasm(ctx, opt.Root, "./wasm/camlens", dst, modfile); err != nil {
+	if err := goBuildWasm(ctx, opt.Root, "./wasm/camlens", dst, modfile, true); err != nil {
 		return nil, err
 	}
 	data, err := os.ReadFile(dst)
@@ -329,14 +329,10 @@ func prepareOut(out string) error {
 	return os.WriteFile(filepath.Join(out, marker), nil, 0o644)
 }
 
-// goBuildWasm builds pkg for js/wasm into out, stripped, with the go.mod
-// file modfile instead of the repository's ("" for the repository's).
-func goBuildWasm(ctx context.Context, root, pkg, out, modfile string) error {
-	return goBuild(ctx, root, pkg, out, modfile, true)
-}
-
-// goBuild is goBuildWasm, stripped or with the symbols.
-func goBuild(ctx context.Context, root, pkg, out, modfile string, strip bool) error {
+// goBuildWasm builds pkg for js/wasm into out, stripped of its symbols
+// (strip) or with them, with the go.mod file modfile instead of the
+// repository's ("" for the repository's).
+func goBuildWasm(ctx context.Context, root, pkg, out, modfile string, strip bool) error {
 	args := []string{"build", "-trimpath"}
 	if strip {
 		args = append(args, "-ldflags=-s -w")

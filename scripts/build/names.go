@@ -24,7 +24,7 @@ func FunctionNames(ctx context.Context, root string) (map[uint32]string, error) 
 	}
 	defer os.RemoveAll(dir)
 	dst := filepath.Join(dir, "camlens.wasm")
-	if err := goBuild(ctx, root, "./wasm/camlens", dst, modfile, false); err != nil {
+	if err := goBuildWasm(ctx, root, "./wasm/camlens", dst, modfile, false); err != nil {
 		return nil, err
 	}
 	bin, err := os.ReadFile(dst)
