@@ -406,14 +406,13 @@ func (c *cur) skip() bool {
 	return ok
 }
 
-// The slices below are never nil once read: encoding/json makes an empty
-// array an empty slice.
-
-func (c *cur) ints(dst *[]int) bool {
-	s := []int{}
+// list reads an array into *dst, each element with read. The slice is
+// never nil once read: encoding/json makes an empty array an empty slice.
+func list[T any](c *cur, dst *[]T, read func(*T) bool) bool {
+	s := []T{}
 	_, ok := c.array(func() bool {
-		var v int
-		if !c.intv(&v) {
+		var v T
+		if !read(&v) {
 			return false
 		}
 		s = append(s, v)
@@ -422,42 +421,20 @@ func (c *cur) ints(dst *[]int) bool {
 	*dst = s
 	return ok
 }
+
+func (c *cur) ints(dst *[]int) bool { return list(c, dst, c.intv) }
 
 func (c *cur) int64s(dst *[]int64) bool {
-	s := []int64{}
-	_, ok := c.array(func() bool {
-		v, ok := c.int64v(64)
-		s = append(s, v)
+	return list(c, dst, func(v *int64) bool {
+		n, ok := c.int64v(64)
+		*v = n
 		return ok
 	})
-	*dst = s
-	return ok
 }
 
-func (c *cur) f32s(dst *[]float32) bool {
-	s := []float32{}
-	_, ok := c.array(func() bool {
-		var v float32
-		if !c.f32(&v) {
-			return false
-		}
-		s = append(s, v)
-		return true
-	})
-	*dst = s
-	return ok
-}
+func (c *cur) f32s(dst *[]float32) bool { return list(c, dst, c.f32) }
 
-func (c *cur) strs(dst *[]string) bool {
-	s := []string{}
-	_, ok := c.array(func() bool {
-		v, ok := c.str()
-		s = append(s, v)
-		return ok
-	})
-	*dst = s
-	return ok
-}
+func (c *cur) strs(dst *[]string) bool { return list(c, dst, c.strv) }
 
 func (c *cur) strMap(dst *map[string]string) bool {
 	m := map[string]string{}
