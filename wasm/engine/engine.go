@@ -40,6 +40,9 @@ func Run() {
 		// messages (a cancel) are delivered before the work goes on.
 		Yield:      func() { time.Sleep(time.Millisecond) },
 		YieldEvery: 40 * time.Millisecond,
+		// The collector waits for the first map (see worker.Options);
+		// 128 MB is far above a cold start's heap on the shipped models.
+		StartupHeap: 128 << 20,
 	})
 	self.Set("onmessage", js.FuncOf(func(this js.Value, args []js.Value) any {
 		data := args[0].Get("data")

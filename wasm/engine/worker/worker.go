@@ -103,6 +103,13 @@ type Options struct {
 	Kernels nn.Kernels
 	// KernelsName names Kernels for the page ("wasm-simd", "go").
 	KernelsName string
+	// StartupHeap, when positive, holds the garbage collector back until
+	// the first explanation: until the first "explain" or "metrics"
+	// request, or any request that fails, has been answered, the
+	// collector runs only when the Go heap nears StartupHeap bytes
+	// (debug.SetMemoryLimit); then the process's own settings return. The
+	// browser's engine sets it: see holdGC.
+	StartupHeap int64
 }
 
 // Worker answers requests. Create it with New; it is safe for use by
@@ -115,7 +122,8 @@ type Worker struct {
 	current *job
 	wake    chan struct{}
 
-	st state // touched only by the worker goroutine
+	st        state  // touched only by the worker goroutine
+	releaseGC func() // holdGC's restore until the first explanation; touched only by the worker goroutine
 }
 
 type job struct {
@@ -137,6 +145,9 @@ func New(opt Options) *Worker {
 	}
 	w := &Worker{opt: opt, wake: make(chan struct{}, 1)}
 	w.st.kernels = opt.Kernels
+	if opt.StartupHeap > 0 {
+		w.releaseGC = holdGC(opt.StartupHeap)
+	}
 	go w.loop()
 	return w
 }
@@ -193,6 +204,11 @@ func (w *Worker) loop() {
 			w.opt.Post(Message{ID: j.req.ID, Type: "error", Error: err.Error(), Code: code(err)})
 		} else {
 			w.opt.Post(Message{ID: j.req.ID, Type: "result", Result: res})
+		}
+		// After the answer, so that the page has it before any collection.
+		if w.releaseGC != nil && (err != nil || j.req.Op == "explain" || j.req.Op == "metrics") {
+			w.releaseGC()
+			w.releaseGC = nil
 		}
 	}
 }

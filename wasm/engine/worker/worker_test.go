@@ -34,9 +34,9 @@ type harness struct {
 	next  int
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T, opts ...func(*Options)) *harness {
 	h := &harness{t: t, msgs: map[int][]Message{}, done: make(chan int, 100)}
-	h.w = New(Options{
+	o := Options{
 		Post: func(m Message) {
 			h.mu.Lock()
 			h.msgs[m.ID] = append(h.msgs[m.ID], m)
@@ -51,7 +51,11 @@ func newHarness(t *testing.T) *harness {
 			}
 		},
 		YieldEvery: time.Nanosecond,
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	h.w = New(o)
 	return h
 }
 
