@@ -47,6 +47,22 @@ if (prefaulting) {
 const kernels = KERNELS ? fetch(KERNELS).then((r) => (r.ok ? r.arrayBuffer() : null)).catch(() => null) : null;
 importScripts("../wasm_exec.js");
 
+// camlensPost is how the Go program posts a message to the page: the
+// message as JSON text, in which {"$blob": i} stands for arrays[i] (a
+// Uint8Array or Float32Array, whose buffer is transferred) and
+// {"$num": "NaN" | "Infinity" | "-Infinity"} for a number JSON cannot
+// write (wasm/engine/worker's Encode). One string and a few arrays cross
+// from WebAssembly instead of every value of the result one by one.
+self.camlensPost = (text, arrays) => {
+  const msg = JSON.parse(text, (key, v) => {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
+    if (typeof v.$blob === "number") return arrays[v.$blob];
+    if (typeof v.$num === "string") return Number(v.$num);
+    return v;
+  });
+  self.postMessage(msg, arrays.map((a) => a.buffer));
+};
+
 // The last lines the Go program wrote (a panic's message is among them).
 const lastLines = [];
 const writeSync = globalThis.fs.writeSync.bind(globalThis.fs);

@@ -3,8 +3,9 @@
 // Package engine is the CamLens core in a Web Worker: camlens.wasm
 // (wasm/camlens) runs it when web/worker.js starts it with the role
 // "engine". It turns worker messages into worker.Requests and
-// worker.Messages into postMessage calls, moving byte and float32 results
-// as transferable ArrayBuffers. The protocol is documented in package
+// worker.Messages into postMessage calls (JSON text and byte arrays, see
+// worker.Encode), moving byte and float32 results as transferable
+// ArrayBuffers. The protocol is documented in package
 // worker and in web/engine.js.
 package engine
 
@@ -75,85 +76,21 @@ func Run() {
 	select {}
 }
 
+// post sends m to the page: web/worker.js's camlensPost (see
+// worker.Encode) reads the JSON text, puts the typed arrays in their
+// places and posts the result, transferring their buffers.
 func post(self js.Value, m worker.Message) {
-	obj := js.Global().Get("Object").New()
-	var transfer []any
-	if m.ID != 0 {
-		obj.Set("id", m.ID)
+	text, blobs := worker.Encode(m)
+	arrays := js.Global().Get("Array").New(len(blobs))
+	for i, b := range blobs {
+		a := js.Global().Get("Uint8Array").New(len(b.Data))
+		js.CopyBytesToJS(a, b.Data)
+		if b.Float32 {
+			a = js.Global().Get("Float32Array").New(a.Get("buffer"))
+		}
+		arrays.SetIndex(i, a)
 	}
-	obj.Set("type", m.Type)
-	switch m.Type {
-	case "result":
-		obj.Set("result", toJS(m.Result, &transfer))
-	case "error":
-		obj.Set("error", m.Error)
-		obj.Set("code", m.Code)
-	case "progress":
-		obj.Set("done", m.Done)
-		obj.Set("total", m.Total)
-		obj.Set("stage", m.Stage)
-	}
-	self.Call("postMessage", obj, js.ValueOf(transfer))
-}
-
-// toJS converts a result tree; typed arrays' buffers are added to transfer.
-func toJS(v any, transfer *[]any) js.Value {
-	switch x := v.(type) {
-	case nil:
-		return js.Null()
-	case bool, int, float64, string:
-		return js.ValueOf(x)
-	case float32:
-		return js.ValueOf(float64(x))
-	case []byte:
-		a := js.Global().Get("Uint8Array").New(len(x))
-		js.CopyBytesToJS(a, x)
-		*transfer = append(*transfer, a.Get("buffer"))
-		return a
-	case []float32:
-		// WebAssembly memory is little-endian, as a Float32Array on every
-		// platform a browser runs on is: the values' bytes go as they are.
-		var b []byte
-		if len(x) > 0 {
-			b = unsafe.Slice((*byte)(unsafe.Pointer(&x[0])), 4*len(x))
-		}
-		u8 := js.Global().Get("Uint8Array").New(len(b))
-		js.CopyBytesToJS(u8, b)
-		buf := u8.Get("buffer")
-		*transfer = append(*transfer, buf)
-		return js.Global().Get("Float32Array").New(buf)
-	case []float64:
-		a := js.Global().Get("Array").New(len(x))
-		for i, f := range x {
-			a.SetIndex(i, f)
-		}
-		return a
-	case []int:
-		a := js.Global().Get("Array").New(len(x))
-		for i, n := range x {
-			a.SetIndex(i, n)
-		}
-		return a
-	case []string:
-		a := js.Global().Get("Array").New(len(x))
-		for i, s := range x {
-			a.SetIndex(i, s)
-		}
-		return a
-	case worker.Fields:
-		o := js.Global().Get("Object").New()
-		for k, e := range x {
-			o.Set(k, toJS(e, transfer))
-		}
-		return o
-	case []worker.Fields:
-		a := js.Global().Get("Array").New(len(x))
-		for i, e := range x {
-			a.SetIndex(i, toJS(e, transfer))
-		}
-		return a
-	}
-	panic(fmt.Sprintf("engine: cannot send a %T", v))
+	self.Call("camlensPost", unsafe.String(unsafe.SliceData(text), len(text)), arrays)
 }
 
 // crash makes the engine fail the ways it can fail in a browser, for the
