@@ -281,8 +281,9 @@ func TestSummarizeTiering(t *testing.T) {
 		`[1:1:INFO:CONSOLE:1] "camlens-mark camlens:first-explanation 2500", source:  (1)`,
 		`Compiled function 0xa#8 using TurboFan, took 70000 μs and 9 / 9 max/total bytes; bodysize 900 codesize 10 name wasm-function#8`,
 	}, "\n")
-	got := summarizeTiering([]byte(trace), map[uint32]string{6: "core.parse"})
+	got := summarizeTiering([]byte(trace), map[uint32]string{5: "github.com_camlens_camlens_core_modelfile.parse", 6: "core.parse"})
 	for _, want := range []string{
+		"0.1 ms      1 functions      0.0 KB  github.com_camlens_camlens_core_modelfile",
 		"Liftoff      1 functions,     0.0 KB of WebAssembly,     0.1 ms",
 		"TurboFan     2 functions,     2.3 KB of WebAssembly,     3.4 ms",
 		"2.5 ms    2040 bytes  core.parse",

@@ -137,19 +137,26 @@ func summarizeTiering(trace []byte, names map[uint32]string) string {
 	}
 	type total struct{ n, us, body int }
 	tiers := map[string]*total{}
+	liftoff := map[string]*total{} // by package
 	var turbofan []compile
+	add := func(m map[string]*total, k string, c compile) {
+		t := m[k]
+		if t == nil {
+			t = &total{}
+			m[k] = t
+		}
+		t.n, t.us, t.body = t.n+1, t.us+c.us, t.body+c.body
+	}
 	for _, c := range all {
 		if c.module != main {
 			continue
 		}
-		t := tiers[c.tier]
-		if t == nil {
-			t = &total{}
-			tiers[c.tier] = t
-		}
-		t.n, t.us, t.body = t.n+1, t.us+c.us, t.body+c.body
-		if c.tier == "TurboFan" {
+		add(tiers, c.tier, c)
+		switch c.tier {
+		case "TurboFan":
 			turbofan = append(turbofan, c)
+		case "Liftoff":
+			add(liftoff, packageOf(c.name, ".wasm"), c)
 		}
 	}
 	fmt.Fprintf(&s, "camlens.wasm compiled before the first heatmap (compile times are wall time, on a machine with a load average of %s):\n", loadAvg())
@@ -157,6 +164,19 @@ func summarizeTiering(trace []byte, names map[uint32]string) string {
 		if t := tiers[tier]; t != nil {
 			fmt.Fprintf(&s, "  %-8s %5d functions, %7.1f KB of WebAssembly, %7.1f ms\n", tier, t.n, float64(t.body)/1024, float64(t.us)/1000)
 		}
+	}
+	pkgs := make([]string, 0, len(liftoff))
+	for k := range liftoff {
+		pkgs = append(pkgs, k)
+	}
+	sort.Slice(pkgs, func(i, j int) bool { return liftoff[pkgs[i]].us > liftoff[pkgs[j]].us })
+	s.WriteString("Liftoff's compiles by package (lazy: on the calling thread, at a function's first call):\n")
+	for i, k := range pkgs {
+		if i == 15 {
+			break
+		}
+		t := liftoff[k]
+		fmt.Fprintf(&s, "  %7.1f ms  %5d functions  %7.1f KB  %s\n", float64(t.us)/1000, t.n, float64(t.body)/1024, k)
 	}
 	sort.Slice(turbofan, func(i, j int) bool { return turbofan[i].us > turbofan[j].us })
 	s.WriteString("the largest TurboFan compiles (optimised after a few hundred jumps, whether they run again or not):\n")
