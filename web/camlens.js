@@ -250,14 +250,21 @@ export class Explainer {
   // decoder gives, much sooner than Go's decoder in freshly loaded
   // WebAssembly. Everything else (JPEG, GIF, WebP, other PNGs: their
   // decoders may differ, and Go's is the reference) goes as bytes.
-  async setImageBytes(buf, name = "image") {
+  // The answer has a preview for the crop editor ({w, h, data}: the image
+  // fitted into the engine's previewSide) unless preview is false; where
+  // the browser decoded an image that fits, the preview is a copy of its
+  // pixels (the same bytes as the engine's, which then makes none).
+  async setImageBytes(buf, name = "image", { preview = true } = {}) {
     const blob = new Blob([buf]);
     const pending = this.decoding.get(buf);
     this.decoding.delete(buf);
     const dec = await (pending || decodePlainPNG(buf, this.limits));
+    const side = this.info ? this.info.previewSide : 0;
+    const own = preview && dec && dec.w <= side && dec.h <= side ? { w: dec.w, h: dec.h, data: new Uint8Array(dec.pixels) } : null;
     const r = dec
-      ? await this.request("setImage", { pixels: dec.pixels.buffer, width: dec.w, height: dec.h, name }, [dec.pixels.buffer])
-      : await this.request("setImage", { data: buf, name }, [buf]);
+      ? await this.request("setImage", { pixels: dec.pixels.buffer, width: dec.w, height: dec.h, name, preview: preview && !own }, [dec.pixels.buffer])
+      : await this.request("setImage", { data: buf, name, preview }, [buf]);
+    if (own) r.preview = own;
     this.image = r;
     this.imageSource = { blob, name };
     this.prediction = null;

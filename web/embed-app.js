@@ -130,7 +130,7 @@ async function onMessage(ev) {
         opts.crop = parseCrop(Array.isArray(m.crop) ? m.crop.join(",") : m.crop);
         opts.src = typeof m.url === "string" ? m.url : "";
         await ensureModel();
-        await ex.setImageBytes(buf, "image");
+        await ex.setImageBytes(buf, "image", { preview: false });
         await render(true);
         break;
       }
@@ -180,7 +180,7 @@ async function start() {
   tell("ready");
   await ensureModel();
   if (opts.src) {
-    await ex.setImageBytes(await image, opts.src.split("/").pop());
+    await ex.setImageBytes(await image, opts.src.split("/").pop(), { preview: false });
     await render(true);
     performance.mark("camlens:first-explanation");
   } else {

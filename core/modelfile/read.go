@@ -2,6 +2,7 @@ package modelfile
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -230,15 +232,8 @@ func decodeTensorInfos(js headerJSON, tensorMembers []member) ([]*tensorInfo, ma
 		infos[ti.name] = ti
 		list = append(list, ti)
 	}
-	sort.Slice(list, func(i, j int) bool {
-		a, b := list[i], list[j]
-		if a.begin != b.begin {
-			return a.begin < b.begin
-		}
-		if a.end != b.end {
-			return a.end < b.end
-		}
-		return a.name < b.name
+	slices.SortFunc(list, func(a, b *tensorInfo) int {
+		return cmp.Or(cmp.Compare(a.begin, b.begin), cmp.Compare(a.end, b.end), strings.Compare(a.name, b.name))
 	})
 	return list, infos, nil
 }

@@ -171,6 +171,9 @@ func parseRequest(d js.Value) (worker.Request, error) {
 			r.Layers = append(r.Layers, l.Index(i).String())
 		}
 	}
+	if p := d.Get("preview"); p.Type() == js.TypeBoolean {
+		r.NoPreview = !p.Bool()
+	}
 	r.Target = strField(d, "target")
 	r.Counterfactual = d.Get("counterfactual").Truthy()
 	r.EigenSmooth = d.Get("eigenSmooth").Truthy()

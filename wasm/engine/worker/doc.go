@@ -2,9 +2,11 @@
 // an image and a per-image cam.Session, and answers the requests of the
 // worker protocol (see web/engine.js for the JavaScript side):
 //
-//	hello                                  → methods, colormaps, version, size limits
+//	hello                                  → methods, colormaps, version, size limits, preview side
 //	loadModel {data, name}                 → model info (CamLens .safetensors or .onnx), timings
-//	setImage  {data, name}                 → size, format, a preview for the crop editor
+//	setImage  {data | pixels, width, height, name, preview}
+//	                                       → size, format, a preview for the crop editor
+//	                                         (unless preview is false)
 //	predict   {crop, topk}                 → top-k predictions, the base image the map covers, timings
 //	explain   {method, class, layers, target, counterfactual, eigenSmooth}
 //	                                       → the map (float32), box, peak, note (why a map is all zero),

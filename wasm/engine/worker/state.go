@@ -60,8 +60,12 @@ func (s *state) loadModel(data []byte, name string) (Fields, error) {
 	if lim, what := modelLimit(name, data); len(data) > lim {
 		return nil, inputErr(fmt.Errorf("%s is %s; the limit for %s is %s", displayName(name), formatBytes(len(data)), what, formatBytes(lim)))
 	}
-	if what, ok := imageKind(data); ok && !isSafetensors(data) {
-		return nil, inputErr(fmt.Errorf("%s is %s, not a model: open it with “Open image…” or drop it on the page", displayName(name), what))
+	// A model file is not sniffed for images (its own check is cheap; the
+	// image decoders' is not, in freshly loaded WebAssembly).
+	if !isSafetensors(data) {
+		if what, ok := imageKind(data); ok {
+			return nil, inputErr(fmt.Errorf("%s is %s, not a model: open it with “Open image…” or drop it on the page", displayName(name), what))
+		}
 	}
 	var (
 		m   *modelfile.Model
@@ -142,8 +146,9 @@ func modelInfo(m *cam.Model, format string, params int) Fields {
 	}
 }
 
-// setImage decodes an image. On error the previous image stays.
-func (s *state) setImage(data []byte, name string) (Fields, error) {
+// setImage decodes an image. On error the previous image stays. With
+// preview, the answer has one for the crop editor.
+func (s *state) setImage(data []byte, name string, preview bool) (Fields, error) {
 	if len(data) > MaxImageBytes {
 		return nil, inputErr(fmt.Errorf("%s is %s; the limit for an image is %s", imageName(name), formatBytes(len(data)), formatBytes(MaxImageBytes)))
 	}
@@ -156,13 +161,13 @@ func (s *state) setImage(data []byte, name string) (Fields, error) {
 		return nil, inputErr(fmt.Errorf("%s: %w", imageName(name), err))
 	}
 	s.decodeMS = ms(time.Since(t0))
-	return s.imageSet(img, name, format), nil
+	return s.imageSet(img, name, format, preview), nil
 }
 
 // setPixels is setImage for an image the page decoded: 8-bit RGBA rows,
 // opaque (see Request.Pixels). The result is the same image.RGBA Go's PNG
 // decoder gives for an opaque 8-bit PNG, so everything after is the same.
-func (s *state) setPixels(pix []byte, w, h int, name string) (Fields, error) {
+func (s *state) setPixels(pix []byte, w, h int, name string, preview bool) (Fields, error) {
 	switch {
 	case w <= 0 || h <= 0:
 		return nil, inputErr(fmt.Errorf("%s: decoded image is %d×%d: empty image", imageName(name), w, h))
@@ -176,7 +181,7 @@ func (s *state) setPixels(pix []byte, w, h int, name string) (Fields, error) {
 	}
 	s.decodeMS = 0
 	img := &image.RGBA{Pix: pix, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
-	res := s.imageSet(img, name, imaging.FormatPNG)
+	res := s.imageSet(img, name, imaging.FormatPNG, preview)
 	res["decoder"] = "browser"
 	return res, nil
 }
@@ -198,19 +203,23 @@ func firstTranslucent(pix []byte) int {
 }
 
 // imageSet makes img the current image (a new session) and describes it,
-// with a preview for the crop box.
-func (s *state) imageSet(img image.Image, name, format string) Fields {
+// with a preview for the crop box if asked: the image scaled to fit in
+// PreviewSide.
+func (s *state) imageSet(img image.Image, name, format string, preview bool) Fields {
 	s.img, s.imgName, s.imgFmt = img, name, format
 	s.resetSession()
 	b := img.Bounds()
-	pw, ph := fitSide(b.Dx(), b.Dy(), PreviewSide)
-	prev := image.NewRGBA(image.Rect(0, 0, pw, ph))
-	drawScaled(prev, prev.Bounds(), img, b)
-	return Fields{
+	res := Fields{
 		"width": b.Dx(), "height": b.Dy(), "format": format, "decoder": "go",
-		"preview": Fields{"w": pw, "h": ph, "data": prev.Pix},
 		"timings": Fields{"decode": s.decodeMS},
 	}
+	if preview {
+		pw, ph := fitSide(b.Dx(), b.Dy(), PreviewSide)
+		prev := image.NewRGBA(image.Rect(0, 0, pw, ph))
+		drawScaled(prev, prev.Bounds(), img, b)
+		res["preview"] = Fields{"w": pw, "h": ph, "data": prev.Pix}
+	}
+	return res
 }
 
 func imageName(name string) string {

@@ -30,6 +30,10 @@ type Request struct {
 	// the slowest step of a cold start.
 	Pixels        []byte
 	Width, Height int
+	// setImage: no preview in the answer. The page asks for none where it
+	// has one of its own (the pixels it decoded, when they fit in
+	// PreviewSide) or shows none (the embed).
+	NoPreview bool
 
 	Crop []int // predict: [x, y, w, h] in image pixels; nil: the whole image
 	TopK int   // predict: how many predictions (default 5)
@@ -245,9 +249,9 @@ func (w *Worker) run(j *job) (res Fields, err error) {
 		return w.st.loadModel(r.Data, r.Name)
 	case "setImage":
 		if r.Pixels != nil {
-			return w.st.setPixels(r.Pixels, r.Width, r.Height, r.Name)
+			return w.st.setPixels(r.Pixels, r.Width, r.Height, r.Name, !r.NoPreview)
 		}
-		return w.st.setImage(r.Data, r.Name)
+		return w.st.setImage(r.Data, r.Name, !r.NoPreview)
 	case "predict":
 		return w.st.predict(r.Crop, r.TopK)
 	case "explain":
@@ -284,7 +288,10 @@ func hello() Fields {
 			"class": m.Class, "counterfactual": m.Counterfactual, "softmax": m.Softmax,
 		})
 	}
-	return Fields{"methods": methods, "colormaps": colormapNames(), "version": runtime.Version(), "limits": limits()}
+	return Fields{
+		"methods": methods, "colormaps": colormapNames(), "version": runtime.Version(), "limits": limits(),
+		"previewSide": PreviewSide,
+	}
 }
 
 // rect converts [x, y, w, h] to a rectangle, checking it.

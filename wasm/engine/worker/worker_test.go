@@ -627,8 +627,48 @@ func TestPreviewCopyEqualsScale(t *testing.T) {
 		}
 	}
 	var s state
-	res := s.imageSet(ycc, "p.jpg", "jpeg")
+	res := s.imageSet(ycc, "p.jpg", "jpeg", true)
 	if p := res["preview"].(Fields); p["w"] != 37 || p["h"] != 23 {
 		t.Fatalf("preview %v×%v, want 37×23", p["w"], p["h"])
+	}
+}
+
+// TestPreviewOption: setImage answers with a preview, fitted into
+// PreviewSide (hello says which), unless the page asks for none.
+func TestPreviewOption(t *testing.T) {
+	h := newHarness(t)
+	if got := h.call(Request{Op: "hello"})["previewSide"]; got != PreviewSide {
+		t.Fatalf("hello previewSide %v, want %d", got, PreviewSide)
+	}
+	small := workertest.Photo(48, 36)
+	wide := workertest.Photo(2*PreviewSide, PreviewSide/2)
+	pix := make([]byte, 4*20*10)
+	for i := range pix {
+		pix[i] = 255
+	}
+	for _, tc := range []struct {
+		name string
+		req  Request
+		w, h int // 0: no preview
+	}{
+		{"file", Request{Op: "setImage", Data: small, Name: "a.png"}, 48, 36},
+		{"file fitted", Request{Op: "setImage", Data: wide, Name: "b.png"}, PreviewSide, PreviewSide / 4},
+		{"file, none asked", Request{Op: "setImage", Data: small, Name: "c.png", NoPreview: true}, 0, 0},
+		{"pixels", Request{Op: "setImage", Pixels: slices.Clone(pix), Width: 20, Height: 10, Name: "d.png"}, 20, 10},
+		{"pixels, none asked", Request{Op: "setImage", Pixels: slices.Clone(pix), Width: 20, Height: 10, Name: "e.png", NoPreview: true}, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := h.call(tc.req)
+			p, ok := res["preview"].(Fields)
+			switch {
+			case tc.w == 0 && ok:
+				t.Fatalf("a preview (%v×%v) though none was asked for", p["w"], p["h"])
+			case tc.w == 0:
+			case !ok:
+				t.Fatal("no preview")
+			case p["w"] != tc.w || p["h"] != tc.h || len(p["data"].([]byte)) != 4*tc.w*tc.h:
+				t.Fatalf("preview %v×%v, %d bytes; want %d×%d", p["w"], p["h"], len(p["data"].([]byte)), tc.w, tc.h)
+			}
+		})
 	}
 }
