@@ -248,23 +248,7 @@ type resampler struct {
 // destination value is Σ_rows w_y·(Σ_cols w_x·src), accumulated in source
 // order from zero, which reproduces a·(1−f) + b·f exactly for bilinear taps.
 func (r *resampler) run(dst [][]float32, dw int, fetch func(y int, rows [][]float32), srcW int) {
-	// Invert the vertical taps: for each source row, the destination rows it
-	// feeds and their weights, in increasing destination order.
-	type use struct {
-		d int
-		w float32
-	}
-	byRow := make(map[int][]use)
-	rowsUsed := make([]int, 0, len(r.y.tap))
-	for d := 0; d+1 < len(r.y.off); d++ {
-		for _, t := range r.y.tap[r.y.off[d]:r.y.off[d+1]] {
-			if _, ok := byRow[t.src]; !ok {
-				rowsUsed = append(rowsUsed, t.src)
-			}
-			byRow[t.src] = append(byRow[t.src], use{d, t.w})
-		}
-	}
-	sortInts(rowsUsed)
+	srcRows, uses := r.y.bySource()
 	nc := len(dst)
 	rows := make([][]float32, nc)
 	hrow := make([][]float32, nc)
@@ -272,26 +256,59 @@ func (r *resampler) run(dst [][]float32, dw int, fetch func(y int, rows [][]floa
 		rows[c] = make([]float32, srcW)
 		hrow[c] = make([]float32, dw)
 	}
-	for _, sy := range rowsUsed {
+	for i, sy := range srcRows {
 		fetch(sy, rows)
-		for c := range nc {
-			out := hrow[c]
-			r.x.apply(out, rows[c])
-			for _, u := range byRow[sy] {
-				addScaled(dst[c][u.d*dw:(u.d+1)*dw], out, u.w)
-			}
+		r.accumulate(dst, dw, rows, hrow, uses[i])
+	}
+}
+
+// accumulate resamples one source row of each plane horizontally (into
+// hrow) and adds it, weighted, to the destination rows it feeds. A
+// function of its own, as small as the loop: see lerpRows.
+//
+//go:noinline
+func (r *resampler) accumulate(dst [][]float32, dw int, rows, hrow [][]float32, uses []use) {
+	for c := range dst {
+		out := hrow[c]
+		r.x.apply(out, rows[c])
+		for _, u := range uses {
+			addScaled(dst[c][u.d*dw:(u.d+1)*dw], out, u.w)
 		}
 	}
 }
 
-// sortInts sorts a small slice in place (insertion sort on nearly sorted
-// input: rows are collected in increasing destination order).
-func sortInts(a []int) {
-	for i := 1; i < len(a); i++ {
-		for j := i; j > 0 && a[j] < a[j-1]; j-- {
-			a[j], a[j-1] = a[j-1], a[j]
+// use is one destination a source index feeds, with its weight.
+type use struct {
+	d int
+	w float32
+}
+
+// bySource inverts the taps: the source indices some tap uses, in
+// increasing order, and for each the destinations it feeds with their
+// weights, in increasing destination order.
+func (t taps) bySource() (src []int, uses [][]use) {
+	n := 0
+	for _, tp := range t.tap {
+		n = max(n, tp.src+1)
+	}
+	idx := make([]int, n) // 1 + the index in src; 0: unused
+	for _, tp := range t.tap {
+		idx[tp.src] = 1
+	}
+	for s, i := range idx {
+		if i != 0 {
+			src = append(src, s)
+			idx[s] = len(src)
 		}
 	}
+	uses = make([][]use, len(src))
+	for d := 0; d+1 < len(t.off); d++ {
+		for _, tp := range t.tap[t.off[d]:t.off[d+1]] {
+			i := idx[tp.src] - 1
+			uses[i] = append(uses[i], use{d, tp.w})
+		}
+	}
+	return src, uses
 }
 
 // addScaled adds h[x]·w to o[x] for every x of o (h[x] alone when w is

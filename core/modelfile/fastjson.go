@@ -115,64 +115,83 @@ func plain(b []byte) int {
 }
 
 // escaped finishes a string that started at start and has an escape at
-// c.i.
+// c.i. The model's graph and meta data are such strings: JSON texts of
+// their own, with an escape at every quote. The runs between \u escapes
+// are decoded by unescapeRun, a small leaf function, so that V8 does not
+// optimise a large one for one file (see plain).
 func (c *cur) escaped(start int) (string, bool) {
 	out := append([]byte(nil), c.b[start:c.i]...)
-	for c.i < len(c.b) {
-		n := plain(c.b[c.i:])
-		out = append(out, c.b[c.i:c.i+n]...)
-		if c.i += n; c.i == len(c.b) {
-			break
-		}
-		switch ch := c.b[c.i]; {
-		case ch == '"':
+	for {
+		var n int
+		out, n = unescapeRun(out, c.b[c.i:])
+		switch c.i += n; {
+		case c.i == len(c.b) || c.b[c.i] < 0x20:
+			return "", false
+		case c.b[c.i] == '"':
 			c.i++
 			return string(out), utf8.Valid(out)
-		case ch < 0x20:
-			return "", false
 		}
-		if c.i+1 >= len(c.b) {
-			return "", false
-		}
-		e := c.b[c.i+1]
-		c.i += 2
-		switch e {
-		case '"', '\\', '/':
-			out = append(out, e)
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, ok := c.hex4()
-			if !ok {
-				return "", false
-			}
-			if utf16.IsSurrogate(r) {
-				if c.i+2 > len(c.b) || c.b[c.i] != '\\' || c.b[c.i+1] != 'u' {
-					return "", false
-				}
-				c.i += 2
-				r2, ok := c.hex4()
-				if !ok {
-					return "", false
-				}
-				if r = utf16.DecodeRune(r, r2); r == utf8.RuneError {
-					return "", false
-				}
-			}
-			out = utf8.AppendRune(out, r)
-		default:
+		// A backslash that unescapeRun left: \u, or not an escape.
+		var ok bool
+		if out, ok = c.unicodeEscape(out); !ok {
 			return "", false
 		}
 	}
-	return "", false
+}
+
+// simpleEscapes maps the letter after a backslash to the byte it stands
+// for; 0 for \u and for what is not an escape.
+var simpleEscapes = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
+// unescapeRun appends to out the bytes of b up to its first quote,
+// control character, \u escape or invalid escape, with the other escapes
+// decoded, and returns out and how many bytes of b it read.
+//
+//go:noinline
+func unescapeRun(out, b []byte) ([]byte, int) {
+	i := 0
+	for {
+		n := plain(b[i:])
+		out = append(out, b[i:i+n]...)
+		if i += n; i+1 >= len(b) || b[i] != '\\' {
+			return out, i
+		}
+		e := simpleEscapes[b[i+1]]
+		if e == 0 {
+			return out, i
+		}
+		out = append(out, e)
+		i += 2
+	}
+}
+
+// unicodeEscape appends the character of the \u escape at c.i (two, for
+// a surrogate pair) to out.
+//
+//go:noinline
+func (c *cur) unicodeEscape(out []byte) ([]byte, bool) {
+	if c.i+1 >= len(c.b) || c.b[c.i+1] != 'u' {
+		return out, false
+	}
+	c.i += 2
+	r, ok := c.hex4()
+	if !ok {
+		return out, false
+	}
+	if utf16.IsSurrogate(r) {
+		if c.i+2 > len(c.b) || c.b[c.i] != '\\' || c.b[c.i+1] != 'u' {
+			return out, false
+		}
+		c.i += 2
+		r2, ok := c.hex4()
+		if !ok {
+			return out, false
+		}
+		if r = utf16.DecodeRune(r, r2); r == utf8.RuneError {
+			return out, false
+		}
+	}
+	return utf8.AppendRune(out, r), true
 }
 
 func (c *cur) hex4() (rune, bool) {

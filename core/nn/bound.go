@@ -33,6 +33,11 @@ type bounder interface {
 // maxAbs returns max |x| over x, +Inf when x holds a NaN or an infinity.
 // The magnitudes' bit patterns order as their values, and those of NaN
 // and ±Inf are the largest, so one integer max (no branch) finds both.
+// Kept out of its callers: in js/wasm each loop back-edge of a large
+// function costs V8's tier-up budget in proportion to the function's
+// size, and Graph.forward would be optimised for one pass over the input.
+//
+//go:noinline
 func maxAbs(x []float32) float64 {
 	var m uint32
 	for _, v := range x {
