@@ -1,9 +1,11 @@
 // Package onnx imports ONNX image classifiers into CamLens models.
 //
-// The ModelProto is decoded straight from the protobuf wire format with
-// google.golang.org/protobuf/encoding/protowire (no generated code, no cgo:
-// it adds about 38 KB to a js/wasm binary where generated messages and the
-// protobuf runtime would add about 3.8 MB). Every size read from the file
+// The ModelProto is decoded straight from the protobuf wire format by a
+// small reader of its own (wire.go: no generated code, no cgo; generated
+// messages and the protobuf runtime would add about 3.8 MB to a js/wasm
+// binary), checked against google.golang.org/protobuf/encoding/protowire
+// by FuzzWire: protowire's own package initialisation would run on every
+// start of the browser's engine. Every size read from the file
 // (file, node count, attribute lengths, tensor elements, raw_data bytes
 // against dims) is checked before anything is allocated for it.
 //

@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"github.com/camlens/camlens/core/modelfile"
-
-	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // This file decodes the subset of onnx.proto (IR version 3–10) that the
@@ -183,8 +181,8 @@ type decoder struct {
 
 // field is one decoded protobuf field.
 type field struct {
-	num protowire.Number
-	typ protowire.Type
+	num int32
+	typ wireType
 	b   []byte // BytesType payload
 	u   uint64 // varint, fixed32 or fixed64 value
 }
@@ -194,28 +192,28 @@ var errTruncated = errors.New("truncated or malformed protobuf")
 // eachField calls fn for every field of the message in b.
 func eachField(b []byte, fn func(f field) error) error {
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return fmt.Errorf("%w: %v", errTruncated, protowire.ParseError(n))
+		num, typ, n, err := consumeTag(b)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errTruncated, err)
 		}
 		b = b[n:]
 		f := field{num: num, typ: typ}
 		switch typ {
-		case protowire.VarintType:
-			f.u, n = protowire.ConsumeVarint(b)
-		case protowire.Fixed32Type:
+		case varintType:
+			f.u, n, err = consumeVarint(b)
+		case fixed32Type:
 			var v uint32
-			v, n = protowire.ConsumeFixed32(b)
+			v, n, err = consumeFixed32(b)
 			f.u = uint64(v)
-		case protowire.Fixed64Type:
-			f.u, n = protowire.ConsumeFixed64(b)
-		case protowire.BytesType:
-			f.b, n = protowire.ConsumeBytes(b)
+		case fixed64Type:
+			f.u, n, err = consumeFixed64(b)
+		case bytesType:
+			f.b, n, err = consumeBytes(b)
 		default: // groups (deprecated, unused by ONNX): skip them whole
-			n = protowire.ConsumeFieldValue(num, typ, b)
+			n, err = skipValue(num, typ, b, groupDepth)
 		}
-		if n < 0 {
-			return fmt.Errorf("%w: field %d: %v", errTruncated, num, protowire.ParseError(n))
+		if err != nil {
+			return fmt.Errorf("%w: field %d: %v", errTruncated, num, err)
 		}
 		b = b[n:]
 		if err := fn(f); err != nil {
@@ -226,14 +224,14 @@ func eachField(b []byte, fn func(f field) error) error {
 }
 
 func (f field) wantBytes(what string) error {
-	if f.typ != protowire.BytesType {
+	if f.typ != bytesType {
 		return fmt.Errorf("%s: field %d has wire type %d, want length-delimited", what, f.num, f.typ)
 	}
 	return nil
 }
 
 func (f field) wantVarint(what string) error {
-	if f.typ != protowire.VarintType {
+	if f.typ != varintType {
 		return fmt.Errorf("%s: field %d has wire type %d, want varint", what, f.num, f.typ)
 	}
 	return nil
@@ -268,12 +266,12 @@ func countVarints(b []byte) (int, error) {
 // refusing to grow beyond max elements.
 func appendVarints(dst []uint64, f field, max int, what string) ([]uint64, error) {
 	switch f.typ {
-	case protowire.VarintType:
+	case varintType:
 		if len(dst) >= max {
 			return nil, fmt.Errorf("%s: more than %d elements: %w", what, max, ErrTooLarge)
 		}
 		return append(dst, f.u), nil
-	case protowire.BytesType:
+	case bytesType:
 		n, err := countVarints(f.b)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", what, err)
@@ -286,8 +284,8 @@ func appendVarints(dst []uint64, f field, max int, what string) ([]uint64, error
 		}
 		b := f.b
 		for len(b) > 0 {
-			v, k := protowire.ConsumeVarint(b)
-			if k < 0 {
+			v, k, err := consumeVarint(b)
+			if err != nil {
 				return nil, fmt.Errorf("%s: %w", what, errTruncated)
 			}
 			dst = append(dst, v)
@@ -301,12 +299,12 @@ func appendVarints(dst []uint64, f field, max int, what string) ([]uint64, error
 // appendFixed32 appends the fixed32 values of f (packed or unpacked).
 func appendFixed32(dst []uint32, f field, max int, what string) ([]uint32, error) {
 	switch f.typ {
-	case protowire.Fixed32Type:
+	case fixed32Type:
 		if len(dst) >= max {
 			return nil, fmt.Errorf("%s: more than %d elements: %w", what, max, ErrTooLarge)
 		}
 		return append(dst, uint32(f.u)), nil
-	case protowire.BytesType:
+	case bytesType:
 		if len(f.b)%4 != 0 {
 			return nil, fmt.Errorf("%s: packed fixed32 of %d bytes: %w", what, len(f.b), errTruncated)
 		}
@@ -318,7 +316,7 @@ func appendFixed32(dst []uint32, f field, max int, what string) ([]uint32, error
 			dst = make([]uint32, 0, n)
 		}
 		for i := 0; i < n; i++ {
-			v, _ := protowire.ConsumeFixed32(f.b[4*i:])
+			v, _, _ := consumeFixed32(f.b[4*i:])
 			dst = append(dst, v)
 		}
 		return dst, nil
@@ -329,12 +327,12 @@ func appendFixed32(dst []uint32, f field, max int, what string) ([]uint32, error
 // appendFixed64 appends the fixed64 values of f (packed or unpacked).
 func appendFixed64(dst []uint64, f field, max int, what string) ([]uint64, error) {
 	switch f.typ {
-	case protowire.Fixed64Type:
+	case fixed64Type:
 		if len(dst) >= max {
 			return nil, fmt.Errorf("%s: more than %d elements: %w", what, max, ErrTooLarge)
 		}
 		return append(dst, f.u), nil
-	case protowire.BytesType:
+	case bytesType:
 		if len(f.b)%8 != 0 {
 			return nil, fmt.Errorf("%s: packed fixed64 of %d bytes: %w", what, len(f.b), errTruncated)
 		}
@@ -346,7 +344,7 @@ func appendFixed64(dst []uint64, f field, max int, what string) ([]uint64, error
 			dst = make([]uint64, 0, n)
 		}
 		for i := 0; i < n; i++ {
-			v, _ := protowire.ConsumeFixed64(f.b[8*i:])
+			v, _, _ := consumeFixed64(f.b[8*i:])
 			dst = append(dst, v)
 		}
 		return dst, nil
@@ -580,7 +578,7 @@ func (d *decoder) attribute(b []byte) (*attribute, error) {
 				a.Type = int32(f.u)
 			}
 		case 2:
-			if f.typ != protowire.Fixed32Type {
+			if f.typ != fixed32Type {
 				return fmt.Errorf("f: wire type %d, want fixed32", f.typ)
 			}
 			a.F = math.Float32frombits(uint32(f.u))
