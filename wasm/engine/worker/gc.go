@@ -14,8 +14,9 @@ import "runtime/debug"
 // WebAssembly, and V8 optimises the collector's large functions on the
 // way (its sweeper, marking and page-allocator loops: 0.6 s of a core's
 // optimising compiles, taken from the engine on a 2-core machine). Held
-// back, none of that runs before the first map; the limit keeps a large
-// model from growing the heap without bound meanwhile.
+// back, none of that runs before the first map; the limit bounds the heap
+// meanwhile, and a large model or image ends the hold before it is read
+// (see Options.StartupHeap).
 func holdGC(limit int64) (restore func()) {
 	percent := debug.SetGCPercent(-1)
 	prev := debug.SetMemoryLimit(limit)

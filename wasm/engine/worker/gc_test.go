@@ -30,6 +30,11 @@ func TestStartupHeap(t *testing.T) {
 		{Op: "setImage", Data: photo, Name: "photo.png"},
 		{Op: "predict"},
 	}
+	// More than StartupHeap/8 (8 MB) of opaque pixels: a large photo.
+	big := make([]byte, 4*1500*1500)
+	for i := 3; i < len(big); i += 4 {
+		big[i] = 255
+	}
 	for _, tc := range []struct {
 		name     string
 		before   []Request // answered while the collector is held
@@ -39,6 +44,7 @@ func TestStartupHeap(t *testing.T) {
 		{"explain", ready, Request{Op: "explain", Method: "gradcam", Class: -1}, false},
 		{"metrics", ready, Request{Op: "metrics", Method: "gradcam", Class: -1}, false},
 		{"a failed request", []Request{{Op: "hello"}}, Request{Op: "predict"}, true},
+		{"a large image", ready[:1], Request{Op: "setImage", Pixels: big, Width: 1500, Height: 1500, Name: "big.png"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, func(o *Options) { o.StartupHeap = 64 << 20 })

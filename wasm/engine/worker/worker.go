@@ -111,8 +111,11 @@ type Options struct {
 	// the first explanation: until the first "explain" or "metrics"
 	// request, or any request that fails, has been answered, the
 	// collector runs only when the Go heap nears StartupHeap bytes
-	// (debug.SetMemoryLimit); then the process's own settings return. The
-	// browser's engine sets it: see holdGC.
+	// (debug.SetMemoryLimit); then the process's own settings return. A
+	// request that brings more than StartupHeap/8 bytes (a large model
+	// file or image) ends the hold before it runs: its garbage would
+	// otherwise reach the limit, where the collector runs again and again.
+	// The browser's engine sets it: see holdGC.
 	StartupHeap int64
 }
 
@@ -202,6 +205,10 @@ func (w *Worker) loop() {
 		w.queue = w.queue[1:]
 		w.current = j
 		w.mu.Unlock()
+		if w.releaseGC != nil && int64(len(j.req.Data)+len(j.req.Pixels)) > w.opt.StartupHeap/8 {
+			w.releaseGC()
+			w.releaseGC = nil
+		}
 		res, err := w.run(j)
 		j.cancel()
 		if err != nil {
