@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -316,8 +317,7 @@ func appendFixed32(dst []uint32, f field, max int, what string) ([]uint32, error
 			dst = make([]uint32, 0, n)
 		}
 		for i := 0; i < n; i++ {
-			v, _, _ := consumeFixed32(f.b[4*i:])
-			dst = append(dst, v)
+			dst = append(dst, binary.LittleEndian.Uint32(f.b[4*i:]))
 		}
 		return dst, nil
 	}
@@ -344,8 +344,7 @@ func appendFixed64(dst []uint64, f field, max int, what string) ([]uint64, error
 			dst = make([]uint64, 0, n)
 		}
 		for i := 0; i < n; i++ {
-			v, _, _ := consumeFixed64(f.b[8*i:])
-			dst = append(dst, v)
+			dst = append(dst, binary.LittleEndian.Uint64(f.b[8*i:]))
 		}
 		return dst, nil
 	}

@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
 	"math"
@@ -39,24 +40,19 @@ var (
 )
 
 // consumeVarint decodes the varint at the start of b and returns it and
-// its length. Overlong encodings are accepted, as protobuf decoders do;
-// the tenth byte may carry one bit.
+// its length. binary.Uvarint reads what protobuf decoders read: overlong
+// encodings, and a tenth byte of at most one bit.
 func consumeVarint(b []byte) (uint64, int, error) {
-	var v uint64
-	for i := range min(len(b), 10) {
-		c := uint64(b[i])
-		if i == 9 {
-			if c > 1 {
-				return 0, 0, errOverflow
-			}
-			return v | c<<63, 10, nil
-		}
-		v |= (c & 0x7f) << (7 * i)
-		if c < 0x80 {
-			return v, i + 1, nil
-		}
+	v, n := binary.Uvarint(b)
+	switch {
+	case n < 0, n == 0 && len(b) >= binary.MaxVarintLen64:
+		// Uvarint calls ten bytes that all continue "too short";
+		// protobuf calls them an overflow, as they are.
+		return 0, 0, errOverflow
+	case n == 0:
+		return 0, 0, io.ErrUnexpectedEOF
 	}
-	return 0, 0, io.ErrUnexpectedEOF
+	return v, n, nil
 }
 
 // consumeTag decodes a field's tag: its number (1 to 2³¹−1) and wire
@@ -76,16 +72,14 @@ func consumeFixed32(b []byte) (uint32, int, error) {
 	if len(b) < 4 {
 		return 0, 0, io.ErrUnexpectedEOF
 	}
-	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24, 4, nil
+	return binary.LittleEndian.Uint32(b), 4, nil
 }
 
 func consumeFixed64(b []byte) (uint64, int, error) {
 	if len(b) < 8 {
 		return 0, 0, io.ErrUnexpectedEOF
 	}
-	lo, _, _ := consumeFixed32(b)
-	hi, _, _ := consumeFixed32(b[4:])
-	return uint64(lo) | uint64(hi)<<32, 8, nil
+	return binary.LittleEndian.Uint64(b), 8, nil
 }
 
 // consumeBytes decodes a length-delimited value: its bytes (a part of b)
