@@ -130,7 +130,7 @@ type Worker struct {
 	wake    chan struct{}
 
 	st        state  // touched only by the worker goroutine
-	releaseGC func() // holdGC's restore until the first explanation; touched only by the worker goroutine
+	endGCHold func() // gives the collector back its usual pacing (holdGC's restore, once); touched only by the worker goroutine
 }
 
 type job struct {
@@ -152,8 +152,9 @@ func New(opt Options) *Worker {
 	}
 	w := &Worker{opt: opt, wake: make(chan struct{}, 1)}
 	w.st.kernels = opt.Kernels
+	w.endGCHold = func() {}
 	if opt.StartupHeap > 0 {
-		w.releaseGC = holdGC(opt.StartupHeap)
+		w.endGCHold = sync.OnceFunc(holdGC(opt.StartupHeap))
 	}
 	go w.loop()
 	return w
@@ -205,9 +206,8 @@ func (w *Worker) loop() {
 		w.queue = w.queue[1:]
 		w.current = j
 		w.mu.Unlock()
-		if w.releaseGC != nil && int64(len(j.req.Data)+len(j.req.Pixels)) > w.opt.StartupHeap/8 {
-			w.releaseGC()
-			w.releaseGC = nil
+		if int64(len(j.req.Data)+len(j.req.Pixels)) > w.opt.StartupHeap/8 {
+			w.endGCHold()
 		}
 		res, err := w.run(j)
 		j.cancel()
@@ -217,9 +217,8 @@ func (w *Worker) loop() {
 			w.opt.Post(Message{ID: j.req.ID, Type: "result", Result: res})
 		}
 		// After the answer, so that the page has it before any collection.
-		if w.releaseGC != nil && (err != nil || j.req.Op == "explain" || j.req.Op == "metrics") {
-			w.releaseGC()
-			w.releaseGC = nil
+		if err != nil || j.req.Op == "explain" || j.req.Op == "metrics" {
+			w.endGCHold()
 		}
 	}
 }
