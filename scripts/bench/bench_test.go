@@ -298,3 +298,34 @@ func TestSummarizeTiering(t *testing.T) {
 		t.Errorf("summary counts another module's compile or one after the first heatmap:\n%s", got)
 	}
 }
+
+func TestStatTicks(t *testing.T) {
+	for _, c := range []struct {
+		name, stat string
+		want       int64
+		ok         bool
+	}{
+		{"plain", "4242 (chromium) S 1 4242 4242 0 -1 4194560 9000 0 0 0 120 35 0 0 20 0 30 0", 155, true},
+		{"name with spaces and parentheses", "77 (Web Content (x) y) R 1 77 77 0 -1 0 0 0 0 0 7 3 0 0", 10, true},
+		{"truncated", "77 (chromium) S 1 77 77 0 -1 0 0 0 0 0 7", 0, false},
+		{"no name", "77 chromium S 1", 0, false},
+		{"not a number", "77 (chromium) S 1 77 77 0 -1 0 0 0 0 0 x 3 0 0", 0, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, ok := statTicks([]byte(c.stat))
+			if got != c.want || ok != c.ok {
+				t.Errorf("statTicks(%q) = %d, %v; want %d, %v", c.stat, got, ok, c.want, c.ok)
+			}
+		})
+	}
+}
+
+func TestBrowserCPUOfNoBrowser(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	d, err := browserCPU(t.TempDir())
+	if err != nil || d != 0 {
+		t.Errorf("browserCPU of a profile no process uses = %v, %v; want 0, nil", d, err)
+	}
+}

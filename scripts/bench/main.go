@@ -24,7 +24,9 @@
 //     the wasm backend has no DepthwiseConv2dNativeBackpropInput kernel, so
 //     its gradient-through-conv operations fail and are reported as such.
 //
-// Then cold starts, each in a fresh browser profile: the CamLens app
+// Then cold starts, each in a fresh browser profile (nothing cached) of
+// a browser that is up and idle (see waitIdle), and again in one launched
+// for the visit: the CamLens app
 // (dist/ from scripts/build, served by scripts/serve's handler), its
 // embed (embed.html showing a sample, as a documentation page frames it),
 // the CamLens core alone and TF.js alone, from navigation to the first map on

@@ -36,6 +36,7 @@ func (b *benchEnv) profileCold(ctx context.Context, o options, origin, pageURL, 
 			_, err := chromedp.Call(tab, profiler.SetSamplingInterval, profiler.SetSamplingIntervalParams{Interval: 200})
 			return err
 		},
+		func() error { return waitIdle(tab, profile) },
 		func() error { _, err := chromedp.Call(tab, profiler.Start, cdp.Empty{}); return err },
 		func() error { return chromedp.Do(tab, chromedp.Navigate(pageURL)) },
 		func() error {

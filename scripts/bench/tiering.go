@@ -49,6 +49,9 @@ func (b *benchEnv) traceTiering(ctx context.Context, o options, siteURL string) 
 	if _, err := chromedp.Call(tab, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: logMarks}); err != nil {
 		return "", fmt.Errorf("bench: -tiering: %w", err)
 	}
+	if err := waitIdle(tab, profile); err != nil {
+		return "", fmt.Errorf("bench: -tiering: %w", err)
+	}
 	if err := chromedp.Do(tab, chromedp.Navigate(siteURL+"/")); err != nil {
 		return "", fmt.Errorf("bench: -tiering: open the app: %w", err)
 	}
