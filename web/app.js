@@ -213,12 +213,27 @@ function fillGallery() {
     b.title = `${s.title} — ${s.credit} (${s.license})`;
     b.setAttribute("aria-label", `Sample: ${s.title}`);
     const img = document.createElement("img");
-    img.src = siteURL("web/samples/" + s.file);
+    img.dataset.src = siteURL("web/samples/" + (s.thumb || s.file));
     img.alt = "";
-    img.loading = "lazy";
     b.appendChild(img);
     b.addEventListener("click", () => run(() => loadSample(s)));
     ui.gallery.appendChild(b);
+  }
+  if (thumbsShown) showThumbs();
+}
+
+// showThumbs gives the gallery's buttons their pictures (small JPEGs that
+// scripts/build makes: samples.json's "thumb"), once the first map is on
+// screen, or the start-up failed: fetching and decoding them earlier
+// competed with the engine's download and start on a small machine (the
+// first map came 120 ms later on 2 cores). Until then the buttons are
+// blank squares; their labels and tooltips name the samples.
+let thumbsShown = false;
+function showThumbs() {
+  thumbsShown = true;
+  for (const img of ui.gallery.querySelectorAll("img[data-src]")) {
+    img.src = img.dataset.src;
+    delete img.dataset.src;
   }
 }
 
@@ -967,6 +982,7 @@ const ready = start().finally(stopStartupProgress).then(() => { document.body.da
 });
 // The ebiten view starts once the first map is on screen (the preview
 // draws it; see ViewHost), so that it does not slow the first map down.
+ready.then(showThumbs);
 ready.then(() => view.boot());
 ready.then(registerServiceWorker);
 installAPI(ready);

@@ -175,6 +175,9 @@ func Build(ctx context.Context, opt Options) (*Report, error) {
 	}); err != nil {
 		return nil, err
 	}
+	if err := b.writeThumbs(opt.Samples); err != nil {
+		return nil, err
+	}
 	// 4. Models, before the slow wasm builds so that a bad catalog fails fast.
 	cat, err := b.copyModels(opt.Models)
 	if err != nil {

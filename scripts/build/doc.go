@@ -14,7 +14,9 @@
 //	index.html  embed.html  view.html  embed-demo.html  sw.js  _headers
 //	wasm_exec.js  camlens.wasm  kernels.wasm  build.json
 //	web/*.js web/*.css web/icon.svg     the page scripts and styles
-//	web/samples/...                     the sample gallery (samples.json + images)
+//	web/samples/...                     the sample gallery (samples.json + images;
+//	                                    thumbs/: the gallery's small JPEGs, named
+//	                                    in samples.json's "thumb")
 //	models/catalog.json, models/<file>, models/cards/<card>, models/LICENSE*
 //
 // embed.html, view.html and embed-demo.html live in web/ in the source tree
