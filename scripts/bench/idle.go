@@ -25,6 +25,8 @@ const (
 	idleWindow = 500 * time.Millisecond
 	idleCPU    = 25 * time.Millisecond // 5 % of one core
 	idleMax    = 20 * time.Second
+	// idleFallback is the wait where the CPU time cannot be read.
+	idleFallback = 5 * time.Second
 )
 
 // waitIdle is the prelude that waits until the browser of profile is
@@ -34,7 +36,14 @@ func waitIdle(ctx context.Context, profile string) error {
 	deadline := time.Now().Add(idleMax)
 	prev, err := browserCPU(profile)
 	if err != nil {
-		return err
+		// No /proc (not Linux): a fixed wait, longer than the busy start seen here.
+		logf("  %v; waiting %s instead", err, idleFallback)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(idleFallback):
+			return nil
+		}
 	}
 	for {
 		select {
