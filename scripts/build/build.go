@@ -171,7 +171,7 @@ func Build(ctx context.Context, opt Options) (*Report, error) {
 	}
 	// 3. Samples.
 	if err := b.copyTree(opt.Samples, "web/samples", func(rel string) bool {
-		return !strings.HasSuffix(rel, ".md")
+		return !strings.HasSuffix(rel, ".md") && rel != "samples.json" // written by writeThumbs
 	}); err != nil {
 		return nil, err
 	}

@@ -8,13 +8,14 @@ import (
 	"image"
 	"image/draw"
 	"image/jpeg"
-	_ "image/png" // the samples' formats
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 
 	xdraw "golang.org/x/image/draw"
+
+	"github.com/camlens/camlens/core/imaging"
 )
 
 // thumbSide is the shorter side of a gallery thumbnail in pixels: the
@@ -25,7 +26,8 @@ const thumbSide = 128
 // writeThumbs gives each sample of dir/samples.json whose image is larger
 // than a thumbnail a small JPEG of it, web/samples/thumbs/<file>.jpg, and
 // writes the site's samples.json with its path in the sample's "thumb"
-// field (relative to web/samples/), the rest of each entry as it was. The
+// field (relative to web/samples/), the rest of each entry as it was
+// (Build copies the other files of dir, not samples.json). The
 // gallery then downloads and decodes a few kilobytes per sample instead of
 // the photo, which it loads only when the sample is picked. A sample whose
 // image is already small keeps no "thumb".
@@ -54,7 +56,11 @@ func (b *builder) writeThumbs(dir string) error {
 		if s.Thumb != "" || s.File == "" || path.Base(s.File) != s.File {
 			continue // named already, or not a plain file name
 		}
-		img, err := readImage(filepath.Join(dir, s.File))
+		src, err := os.ReadFile(filepath.Join(dir, s.File))
+		if err != nil {
+			return fmt.Errorf("build: sample %s: %w", s.File, err)
+		}
+		img, _, err := imaging.Decode(src) // the engine's decoder, formats and limits
 		if err != nil {
 			return fmt.Errorf("build: sample %s: %w", s.File, err)
 		}
@@ -74,8 +80,9 @@ func (b *builder) writeThumbs(dir string) error {
 		if err != nil {
 			return fmt.Errorf("build: %w", err)
 		}
-		// The entry as it was, with "thumb" added last.
-		entry := bytes.TrimRight(raw, " \t\r\n")
+		// The entry as it was, with "thumb" added last (a RawMessage is
+		// the value's bytes, without the whitespace around it).
+		entry := raw
 		if len(entry) < 2 || entry[len(entry)-1] != '}' {
 			return fmt.Errorf("build: samples.json, sample %d is not an object", i)
 		}
@@ -99,16 +106,6 @@ func (b *builder) writeThumbs(dir string) error {
 	}
 	pretty.WriteByte('\n')
 	return b.writeFile("web/samples/samples.json", pretty.Bytes())
-}
-
-func readImage(p string) (image.Image, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	return img, err
 }
 
 // thumbnail scales img so that its shorter side is side pixels (Catmull-Rom),
