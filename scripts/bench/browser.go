@@ -72,10 +72,8 @@ func (b *benchEnv) browserBench(ctx context.Context, o options) (*rawBench, erro
 			logf("  %s", state)
 			last, lastLog = state, time.Now()
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(time.Second):
+		if err := sleep(ctx, time.Second); err != nil {
+			return nil, err
 		}
 	}
 	return nil, fmt.Errorf("bench: the bench page did not finish in an hour")

@@ -38,18 +38,11 @@ func waitIdle(ctx context.Context, profile string) error {
 	if err != nil {
 		// No /proc (not Linux): a fixed wait, longer than the busy start seen here.
 		logf("  %v; waiting %s instead", err, idleFallback)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(idleFallback):
-			return nil
-		}
+		return sleep(ctx, idleFallback)
 	}
 	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(idleWindow):
+		if err := sleep(ctx, idleWindow); err != nil {
+			return err
 		}
 		cur, err := browserCPU(profile)
 		if err != nil {
@@ -63,6 +56,16 @@ func waitIdle(ctx context.Context, profile string) error {
 			return nil
 		}
 		prev = cur
+	}
+}
+
+// sleep waits for d, or until ctx ends (then it returns ctx's error).
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
 	}
 }
 
