@@ -181,6 +181,36 @@ func TestAssetsServer(t *testing.T) {
 	if _, total, _ := m.take(); total != 0 {
 		t.Errorf("meter not reset: %d", total)
 	}
+	// A path's span is its first request's: a later download of it (the
+	// offline cache's, after the first map) does not move its end.
+	get("/x.js", "identity")
+	m.mu.Lock()
+	m.t0 = m.t0.Add(-time.Hour) // what comes now comes an hour after the take
+	m.mu.Unlock()
+	get("/x.js", "identity")
+	_, _, spans := m.take()
+	if sp := spans["/x.js"]; sp[1] < sp[0] || sp[1] >= 3.6e6 {
+		t.Errorf("span of a path asked for twice: %v, want the first request's", sp)
+	}
+}
+
+// TestMarkdownColdOnly: a -cold-only run has no operations table and no
+// TF.js version; its cold starts are there.
+func TestMarkdownColdOnly(t *testing.T) {
+	r := newResults()
+	r.ColdStart["camlens"] = &coldStart{Runs: 1, FirstHeatmapMS: 417, MinMS: 406, Bytes: 3_200_000, CodeModelBytes: 2_500_000}
+	r.finish()
+	md := markdown(r)
+	for _, s := range []string{"<nil>", "| forward pass"} {
+		if strings.Contains(md, s) {
+			t.Errorf("markdown has %q:\n%s", s, md)
+		}
+	}
+	for _, s := range []string{"### CamLens vs TF.js, face-expression", "No operations were timed", "| CamLens app (index.html, engine + view) | 417 ms (406)"} {
+		if !strings.Contains(md, s) {
+			t.Errorf("markdown lacks %q:\n%s", s, md)
+		}
+	}
 }
 
 // TestBrotliCache: with the brotli command, compressed forms are cached.

@@ -217,21 +217,29 @@ func writeMarks(b *strings.Builder, title string, marks map[string]float64, pref
 // markdown renders the results as tables.
 func markdown(r *results) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n### CamLens vs TF.js %v, face-expression model, astronaut crop\n\n", r.Info.Browser["tfjs"])
-	fmt.Fprintf(&b, "Median (minimum) in ms over %d runs after %d warm-up rounds, contenders alternating; headless Chromium.\n\n", r.Info.Runs, r.Info.Warmup)
-	b.WriteString("| operation | CamLens SIMD | CamLens pure Go | TF.js wasm | TF.js cpu | CamLens / TF.js wasm | CamLens / TF.js cpu |\n")
-	b.WriteString("|---|---|---|---|---|---|---|\n")
-	for _, op := range ops {
-		c, okc := r.CamLens[op.key]
-		g, okg := r.CamLensGo[op.key]
-		w, okw := r.TFWasm[op.key]
-		p, okp := r.TFCPU[op.key]
-		ws := ms(w, okw)
-		if e, ok := r.Errors["tfjs-wasm/"+op.key]; ok {
-			ws = "fails: " + shorten(e, 60)
+	tfjs := "TF.js"
+	if v, ok := r.Info.Browser["tfjs"].(string); ok && v != "" {
+		tfjs += " " + v
+	}
+	fmt.Fprintf(&b, "\n### CamLens vs %s, face-expression model, astronaut crop\n\n", tfjs)
+	if len(r.CamLens)+len(r.CamLensGo)+len(r.TFWasm)+len(r.TFCPU) == 0 {
+		b.WriteString("No operations were timed in this run (-cold-only).\n")
+	} else {
+		fmt.Fprintf(&b, "Median (minimum) in ms over %d runs after %d warm-up rounds, contenders alternating; headless Chromium.\n\n", r.Info.Runs, r.Info.Warmup)
+		b.WriteString("| operation | CamLens SIMD | CamLens pure Go | TF.js wasm | TF.js cpu | CamLens / TF.js wasm | CamLens / TF.js cpu |\n")
+		b.WriteString("|---|---|---|---|---|---|---|\n")
+		for _, op := range ops {
+			c, okc := r.CamLens[op.key]
+			g, okg := r.CamLensGo[op.key]
+			w, okw := r.TFWasm[op.key]
+			p, okp := r.TFCPU[op.key]
+			ws := ms(w, okw)
+			if e, ok := r.Errors["tfjs-wasm/"+op.key]; ok {
+				ws = "fails: " + shorten(e, 60)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", op.title, ms(c, okc), ms(g, okg), ws, ms(p, okp),
+				ratio(r.Ratios, op.key+" camlens/tfjs-wasm"), ratio(r.Ratios, op.key+" camlens/tfjs-cpu"))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", op.title, ms(c, okc), ms(g, okg), ws, ms(p, okp),
-			ratio(r.Ratios, op.key+" camlens/tfjs-wasm"), ratio(r.Ratios, op.key+" camlens/tfjs-cpu"))
 	}
 	b.WriteString("\n| cold start (first visit, empty cache) | navigation → first heatmap, browser up and idle: median (min) | the same, browser launched for it | transferred (compressed): wasm + JS + model / everything | repeat visit (the browser of a first one): median (min), transferred | third visit: median (min), transferred |\n|---|---|---|---|---|---|\n")
 	for _, k := range []string{"camlens", "camlens-embed", "camlens-core", "tfjs"} {
