@@ -143,10 +143,12 @@ func requireDeps(t *testing.T, format string, args ...any) {
 // worker is a running local Worker and the native handler it must agree
 // with.
 type worker struct {
-	t      *testing.T
-	dev    *edgedev.Dev
-	native http.Handler
-	client *http.Client
+	t        *testing.T
+	dev      *edgedev.Dev
+	native   http.Handler
+	client   *http.Client
+	wrangler string // the command
+	config   string // the Worker's wrangler.toml in the test's tree
 }
 
 type reply struct {
@@ -278,7 +280,8 @@ func startWorker(t *testing.T, root string) (*worker, *edgedev.Bundle) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &worker{t: t, dev: d, native: native, client: &http.Client{Timeout: 2 * time.Minute}}, b
+	return &worker{t: t, dev: d, native: native, client: &http.Client{Timeout: 2 * time.Minute},
+		wrangler: wrangler, config: filepath.Join(edge, "wrangler.toml")}, b
 }
 
 func TestWorker(t *testing.T) {
@@ -289,6 +292,16 @@ func TestWorker(t *testing.T) {
 	}
 	raw, gz := bundle.Size()
 	t.Logf("bundle total          %9d bytes raw %9d gzip (%.2f MiB / %.2f MiB)", raw, gz, float64(raw)/(1<<20), float64(gz)/(1<<20))
+	// The README promises that the Worker deploys on the Free plan: what
+	// wrangler would upload must stay within its size limit.
+	rawKiB, gzKiB, err := edgedev.UploadSize(context.Background(), w.wrangler, w.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrangler deploy --dry-run: %.2f KiB, gzip %.2f KiB (Free plan limit %d KiB)", rawKiB, gzKiB, edgedev.FreePlanLimitKiB)
+	if gzKiB >= edgedev.FreePlanLimitKiB {
+		t.Errorf("the Worker's upload is %.2f KiB gzip, over the Workers Free plan's %d KiB", gzKiB, edgedev.FreePlanLimitKiB)
+	}
 
 	ss := samples(t, root)
 	s := ss[0]

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -254,6 +255,61 @@ func FreePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
+// FreePlanLimitKiB is the Workers Free plan's limit on a Worker's size
+// after compression: 3 MiB (10 MiB on Paid), as wrangler's gzip size
+// counts it.
+const FreePlanLimitKiB = 3 << 10
+
+// UploadSize asks wrangler what a deploy of config would upload
+// (`wrangler deploy --dry-run`: no login, no network) and returns its
+// "Total Upload" and gzip sizes in KiB, the size Cloudflare's limits apply
+// to.
+func UploadSize(ctx context.Context, wrangler, config string) (rawKiB, gzipKiB float64, err error) {
+	home, err := os.MkdirTemp("", "camlens-wrangler-home-")
+	if err != nil {
+		return 0, 0, fmt.Errorf("edgedev: %w", err)
+	}
+	defer os.RemoveAll(home)
+	var out bytes.Buffer
+	err = run(ctx, filepath.Dir(config), wranglerEnv(home), &out, wrangler, "deploy", "--dry-run",
+		"--config", config, "--outdir", filepath.Join(home, "out"))
+	if err != nil {
+		return 0, 0, fmt.Errorf("edgedev: dry-run deploy: %w", err)
+	}
+	rawKiB, gzipKiB, err = ParseUploadSize(out.String())
+	if err != nil {
+		return 0, 0, fmt.Errorf("edgedev: dry-run deploy: %w", err)
+	}
+	return rawKiB, gzipKiB, nil
+}
+
+var uploadLine = regexp.MustCompile(`Total Upload: ([0-9.]+) KiB / gzip: ([0-9.]+) KiB`)
+
+// ParseUploadSize reads wrangler's "Total Upload: R KiB / gzip: G KiB"
+// line.
+func ParseUploadSize(out string) (rawKiB, gzipKiB float64, err error) {
+	m := uploadLine.FindStringSubmatch(out)
+	if m == nil {
+		return 0, 0, fmt.Errorf("no \"Total Upload: … KiB / gzip: … KiB\" line in wrangler's output:\n%s", out)
+	}
+	rawKiB, err1 := strconv.ParseFloat(m[1], 64)
+	gzipKiB, err2 := strconv.ParseFloat(m[2], 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, 0, fmt.Errorf("wrangler's upload size %q: %w", m[0], err)
+	}
+	return rawKiB, gzipKiB, nil
+}
+
+// wranglerEnv is wrangler's environment: its own HOME, no login prompts,
+// metrics or colours, and no download of Request.cf.
+func wranglerEnv(home string) []string {
+	return []string{"HOME=" + home, "XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
+		"WRANGLER_SEND_METRICS=false", "WRANGLER_SEND_ERROR_REPORTS=false", "CI=true", "NO_COLOR=1", "FORCE_COLOR=0",
+		// Offline: use miniflare's placeholder Request.cf instead of
+		// downloading one.
+		"CLOUDFLARE_CF_FETCH_ENABLED=false"}
+}
+
 // DevOptions configures StartDev.
 type DevOptions struct {
 	Wrangler string // the wrangler command (EnsureWrangler)
@@ -300,11 +356,7 @@ func StartDev(ctx context.Context, o DevOptions) (*Dev, error) {
 		"--ip", "127.0.0.1", "--port", strconv.Itoa(o.Port), "--inspector-port", "0",
 		"--show-interactive-dev-session=false", "--log-level", "log")
 	d.cmd.Dir = filepath.Dir(o.Config)
-	d.cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
-		"WRANGLER_SEND_METRICS=false", "WRANGLER_SEND_ERROR_REPORTS=false", "CI=true", "NO_COLOR=1", "FORCE_COLOR=0",
-		// Offline: use miniflare's placeholder Request.cf instead of
-		// downloading one.
-		"CLOUDFLARE_CF_FETCH_ENABLED=false")
+	d.cmd.Env = append(os.Environ(), wranglerEnv(home)...)
 	var out io.Writer = d.tail
 	if o.Output != nil {
 		out = io.MultiWriter(d.tail, o.Output)

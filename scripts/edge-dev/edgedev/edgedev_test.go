@@ -112,3 +112,25 @@ func TestWriteAssetsIgnore(t *testing.T) {
 		}
 	}
 }
+
+func TestParseUploadSize(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		out       string
+		raw, gzip float64
+		err       bool
+	}{
+		{"wrangler 4", " ⛅️ wrangler 4.86.0\n✨ Read 91 files from the assets directory /x/dist\nTotal Upload: 9548.68 KiB / gzip: 2930.21 KiB\nNo bindings found.\n--dry-run: exiting now.\n", 9548.68, 2930.21, false},
+		{"whole numbers", "Total Upload: 12 KiB / gzip: 3 KiB", 12, 3, false},
+		{"no size line", "✘ [ERROR] Could not resolve \"./build/worker.mjs\"\n", 0, 0, true},
+		{"in MiB", "Total Upload: 9.3 MiB / gzip: 2.9 MiB", 0, 0, true},
+		{"not a number", "Total Upload: 1.2.3 KiB / gzip: 2 KiB", 0, 0, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			raw, gz, err := ParseUploadSize(c.out)
+			if (err != nil) != c.err || raw != c.raw || gz != c.gzip {
+				t.Errorf("ParseUploadSize = %v, %v, %v; want %v, %v, error %v", raw, gz, err, c.raw, c.gzip, c.err)
+			}
+		})
+	}
+}
