@@ -85,7 +85,7 @@ func run(ctx context.Context, buildOnly, noSite, setup bool) error {
 		fmt.Printf("  %-16s %10d bytes %10d gzip\n", f.Name, f.Raw, f.Gzip)
 	}
 	raw, gz := b.Size()
-	fmt.Printf("  %-16s %10d bytes %10d gzip (Worker size limit: 3 MB gzip on Free, 10 MB on Paid)\n", "worker", raw, gz)
+	fmt.Printf("  %-16s %10d bytes %10d gzip (Worker size limit: 3 MiB gzip on Free, 10 MiB on Paid)\n", "worker", raw, gz)
 	if buildOnly {
 		return nil
 	}

@@ -109,7 +109,7 @@ type Bundle struct {
 }
 
 // Size sums the files' raw and gzipped sizes: what the Worker size limits
-// (3 MB compressed on the Free plan, 10 MB on Paid) are measured against,
+// (3 MiB compressed on the Free plan, 10 MiB on Paid) are measured against,
 // up to wrangler's own bundling.
 func (b *Bundle) Size() (raw, gz int64) {
 	for _, f := range b.Files {
