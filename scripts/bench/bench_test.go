@@ -184,9 +184,22 @@ func TestAssetsServer(t *testing.T) {
 	// A path's span is its first request's: a later download of it (the
 	// offline cache's, after the first map) does not move its end.
 	get("/x.js", "identity")
-	m.mu.Lock()
-	m.t0 = m.t0.Add(-time.Hour) // what comes now comes an hour after the take
-	m.mu.Unlock()
+	// The meter records a response once its handler has returned, which
+	// can be after the client has read the last byte.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		m.mu.Lock()
+		_, done := m.spans["/x.js"]
+		if done {
+			m.t0 = m.t0.Add(-time.Hour) // what comes now comes an hour after the take
+		}
+		m.mu.Unlock()
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the meter did not record /x.js")
+		}
+	}
 	get("/x.js", "identity")
 	_, _, spans := m.take()
 	if sp := spans["/x.js"]; sp[1] < sp[0] || sp[1] >= 3.6e6 {
